@@ -1,0 +1,1 @@
+"""Workstation stage: MNIST loading, model definitions, augmentation and training."""
