@@ -12,8 +12,8 @@ from digitedge.errors import DigitEdgeError
 SCHEMA_VERSION = 1
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 # The bundled models `digitedge read` uses when no --model is given.
-DEFAULT_MODELS = {"int8": MODELS_DIR / "mnist_mlp_int8.tflite",
-                  "float32": MODELS_DIR / "mnist_mlp_float32.tflite"}
+DEFAULT_MODELS = {"int8": MODELS_DIR / "mnist_int8.tflite",
+                  "float32": MODELS_DIR / "mnist_float32.tflite"}
 
 
 def manifest_path(model_path: str | Path) -> Path:
@@ -39,7 +39,8 @@ def load_manifest(model_path: str | Path) -> dict[str, Any] | None:
     return data
 
 
-def verify_model_bytes(model_bytes: bytes, manifest: dict[str, Any], model_path: str | Path) -> None:
+def verify_model_bytes(model_bytes: bytes, manifest: dict[str, Any],
+                       model_path: str | Path) -> None:
     """Refuse a model whose bytes do not match the sha256 its manifest records.
 
     A mismatch means the model was replaced or damaged after conversion, so the accuracy
@@ -52,5 +53,6 @@ def verify_model_bytes(model_bytes: bytes, manifest: dict[str, Any], model_path:
     if actual != expected:
         raise DigitEdgeError(
             f"{model_path} does not match its manifest (sha256 {actual[:12]}... != "
-            f"{expected[:12]}...); reconvert it or remove the stale {manifest_path(model_path).name}"
+            f"{expected[:12]}...); reconvert it or remove the stale "
+            f"{manifest_path(model_path).name}"
         )
