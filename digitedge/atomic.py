@@ -27,6 +27,10 @@ def atomic_path(dest: str | os.PathLike[str], suffix: str | None = None) -> Iter
     tmp = Path(tmp_name)
     try:
         yield tmp
+        # mkstemp creates the file 0600; give the artifact the mode a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, dest)
     except BaseException:
         tmp.unlink(missing_ok=True)
