@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +17,20 @@ _FULL_MNIST = os.environ.get(ENV_VAR)
 
 
 @pytest.fixture(autouse=True)
-def _isolate_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test may read the user's MNIST path or write into the user's home."""
+def _isolate_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No test may read the user's MNIST path or write into the user's home.
+
+    `cli.main` points the root logger at the current stderr, which pytest closes after the
+    test; the root handlers are put back so later background threads do not log into it.
+    """
     monkeypatch.delenv(ENV_VAR, raising=False)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")
