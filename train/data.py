@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import numpy as np
 from digitedge.errors import DigitEdgeError
 
 ENV_VAR = "DIGITEDGE_MNIST"
+_ZIP_MAGIC = b"PK\x03\x04"  # every .npz is a zip archive starting with a local file header
 KEYS = ("x_train", "y_train", "x_test", "y_test")
 # The small real-MNIST sample shipped with the package (first 3,000 training and first
 # 1,000 test digits); tests and `bench --quick` use it when no full data set is at hand.
@@ -71,6 +73,14 @@ def load_npz(path: str | os.PathLike[str]) -> MnistData:
     if not path.is_file():
         raise DigitEdgeError(f"MNIST data file not found: {path}")
     try:
+        # Check the zip signature first: for any other file numpy falls back to unpickling
+        # and reports "pickled data", which misleads a user who passed a text or .npy file.
+        with open(path, "rb") as fh:
+            if fh.read(4) != _ZIP_MAGIC:
+                raise DigitEdgeError(
+                    f"{path} is not an npz (zip) file: pass an mnist.npz in Keras' layout "
+                    f"with {', '.join(KEYS)}"
+                )
         with np.load(path, allow_pickle=False) as npz:
             missing = [k for k in KEYS if k not in npz.files]
             if missing:
@@ -81,9 +91,12 @@ def load_npz(path: str | os.PathLike[str]) -> MnistData:
             arrays = {k: npz[k] for k in KEYS}
     except DigitEdgeError:
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, zlib.error) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DigitEdgeError(f"{path} is not a readable MNIST npz file ({reason})") from None
+        raise DigitEdgeError(
+            f"{path} is not a readable MNIST npz file ({reason}); it may be truncated or "
+            "corrupt: download it again"
+        ) from None
     _check_arrays(arrays, str(path))
     return MnistData(
         x_train=arrays["x_train"], y_train=arrays["y_train"].astype(np.uint8),
