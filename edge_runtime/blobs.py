@@ -1,0 +1,187 @@
+"""Which ink blobs can be digits: the blob type, its limits, and the filters that drop the rest.
+
+Every rule is relative to the image or to the other candidates, so it holds for a 28-pixel
+crop and a 12-megapixel photo alike. `segment.py` applies them in order.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import cv2
+import numpy as np
+
+from digitedge.edge_runtime.types import Box
+
+
+class Blob(NamedTuple):
+    """One digit candidate: its box and the connected components it is made of."""
+
+    box: Box  # in mask pixels
+    parts: tuple[int, ...]  # component labels in `Segmentation.labels`
+    area: int  # ink pixels
+
+
+class SegmentConfig(NamedTuple):
+    """Limits deciding which ink blobs can be digits."""
+
+    min_height: int = 8  # px; smaller blobs cannot be read reliably at 28x28
+    min_area: int = 12  # px of ink
+    max_wide_aspect: float = 2.0  # width/height above this is a dash or a ruled line
+    max_tall_aspect: float = 15.0  # height/width above this is a vertical rule, not a "1"
+    max_image_frac: float = 0.9  # a blob spanning more of the image is a page edge or frame
+    drop_border: bool = True  # blobs touching the image edge are cut off or the page edge
+    min_rel_height: float = 0.4  # vs the line's median height: specks, dots and dashes
+    max_rel_height: float = 2.0  # vs the median height: long lines, big shapes
+    max_fill: float = 0.85  # ink / box area above this, with a wide box, is a solid blob
+    max_dot_fill: float = 0.75  # above this with no hole: a dot or smudge, not a digit
+    split_aspect: float = 1.25  # wider than this (and with a thin neck): touching digits
+
+
+def overlap(a0: int, a1: int, b0: int, b1: int) -> int:
+    return max(0, min(a1, b1) - max(a0, b0))
+
+
+def edge_or_frame(blob: Blob, shape: tuple[int, int], cfg: SegmentConfig) -> bool:
+    """A blob touching the image border (page edge, cut-off object) or spanning the image."""
+    x, y, w, h = blob.box
+    img_h, img_w = shape
+    if w > cfg.max_image_frac * img_w or h > cfg.max_image_frac * img_h:
+        return True
+    touches = x == 0 or y == 0 or x + w == img_w or y + h == img_h
+    return cfg.drop_border and touches
+
+
+def plausible(blob: Blob, shape: tuple[int, int], cfg: SegmentConfig) -> bool:
+    """Absolute tests a whole digit must pass, before looking at its neighbours."""
+    w, h = blob.box.w, blob.box.h
+    if h < cfg.min_height or blob.area < cfg.min_area:
+        return False
+    if w > cfg.max_wide_aspect * h or h > cfg.max_tall_aspect * w:
+        return False
+    return not edge_or_frame(blob, shape, cfg)
+
+
+def drop_containers(blobs: list[Blob]) -> list[Blob]:
+    """Drop blobs whose box holds a much smaller blob well inside it: a frame or a circle
+    drawn around digits. A piece touching its box's edge (a 6's loop) does not count."""
+    keep = []
+    for a in blobs:
+        ax, ay, aw, ah = a.box
+        margin = 0.05 * ah
+        inside = any(
+            b is not a and b.box.h * 1.6 <= ah
+            and b.box.x >= ax + margin and b.box.y >= ay + margin
+            and b.box.x + b.box.w <= ax + aw - margin and b.box.y + b.box.h <= ay + ah - margin
+            for b in blobs)
+        if not inside:
+            keep.append(a)
+    return keep
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    order = np.argsort(values)
+    cum = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cum, 0.5 * cum[-1])])
+
+
+def reference_height(blobs: list[Blob]) -> float:
+    """The typical digit height: the ink-weighted median height, recomputed without outliers.
+
+    Weighting by ink area lets a few real digits outvote many specks of texture or noise.
+    """
+    heights = np.array([b.box.h for b in blobs], dtype=np.float32)
+    weights = np.array([b.area for b in blobs], dtype=np.float64)
+    ref = _weighted_median(heights, weights)
+    near = (heights >= 0.5 * ref) & (heights <= 2.0 * ref)
+    return _weighted_median(heights[near], weights[near]) if near.any() else ref
+
+
+def _has_hole(labels: np.ndarray, blob: Blob) -> bool:
+    x, y, w, h = blob.box
+    own = np.isin(labels[y:y + h, x:x + w], blob.parts).astype(np.uint8)
+    _, hierarchy = cv2.findContours(own, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    return hierarchy is not None and bool((hierarchy[0][:, 3] >= 0).any())
+
+
+def size_outliers(labels: np.ndarray, blobs: list[Blob], cfg: SegmentConfig) -> list[Blob]:
+    """Drop blobs far from the typical digit size, and solid blobs (shadows, stickers, dots).
+
+    A blob without a hole that fills most of its box is a dot or a smudge: written digits
+    without a loop (1, 2, 3, 5, 7) are strokes and fill far less of their box.
+    """
+    if not blobs:
+        return blobs
+    ref = reference_height(blobs)
+    keep = []
+    for b in blobs:
+        fill = b.area / float(b.box.w * b.box.h)
+        solid = b.box.w > 0.5 * b.box.h and (
+            fill > cfg.max_fill or (fill > cfg.max_dot_fill and not _has_hole(labels, b)))
+        if cfg.min_rel_height * ref <= b.box.h <= cfg.max_rel_height * ref and not solid:
+            keep.append(b)
+    return keep
+
+
+def near_obstacles(labels: np.ndarray, blobs: list[Blob], obstacles: list[Blob],
+                   margin: int) -> list[Blob]:
+    """Drop blobs within `margin` px of an obstacle (the page edge, a frame, the table).
+
+    Thresholding the ragged edge of a sheet or a textured table leaves fragments just off
+    the big component; real digits keep a margin from the page edge.
+    """
+    if not obstacles or not blobs:
+        return blobs
+    zone = np.isin(labels, [p for o in obstacles for p in o.parts]).astype(np.uint8)
+    size = 2 * max(1, margin) + 1
+    zone = cv2.dilate(zone, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
+    keep = []
+    for b in blobs:
+        x, y, w, h = b.box
+        if not (zone[y:y + h, x:x + w] & np.isin(labels[y:y + h, x:x + w], b.parts)).any():
+            keep.append(b)
+    return keep
+
+
+def vertical_dashes(blobs: list[Blob], min_count: int = 3) -> list[Blob]:
+    """Drop thin upright blobs stacked in one column: the dashes of a broken margin line.
+
+    Each dash alone looks like a "1"; three or more in a column, each on its own line,
+    are a vertical rule the threshold broke up.
+    """
+    thin = [b for b in blobs if b.box.w < 0.35 * b.box.h]
+    drop: set[int] = set()
+    for a in thin:
+        column = [b for b in thin
+                  if overlap(a.box.x - a.box.w, a.box.x + 2 * a.box.w, b.box.x,
+                              b.box.x + b.box.w) > 0]
+        if len(column) >= min_count:
+            drop.update(id(b) for b in column)
+    return [b for b in blobs if id(b) not in drop]
+
+
+def cluttered(labels: np.ndarray, blobs: list[Blob], pieces: list[Blob], ref: float,
+              max_ratio: float = 1.0) -> list[Blob]:
+    """Drop blobs sitting in clutter: much stray ink around them that is not a candidate.
+
+    Digits are written on a clean surface; a blob surrounded by specks is a piece of a
+    texture (wood grain, fabric, a textured table beyond the page), whatever it looks like.
+    """
+    if not blobs:
+        return blobs
+    taken = {p for b in blobs for p in b.parts}
+    # stray ink: small pieces only; rules, underlines and page edges are not texture
+    small = [b.parts[0] for b in pieces if b.parts[0] not in taken
+             and max(b.box.w, b.box.h) < ref]
+    stray = np.isin(labels, small).astype(np.uint8)
+    integral = cv2.integral(stray)
+    h, w = labels.shape
+    pad = int(0.5 * ref)
+    keep = []
+    for b in blobs:
+        x0, y0 = max(0, b.box.x - pad), max(0, b.box.y - pad)
+        x1, y1 = min(w, b.box.x + b.box.w + pad), min(h, b.box.y + b.box.h + pad)
+        around = integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0]
+        if around <= max_ratio * b.area:
+            keep.append(b)
+    return keep

@@ -1,0 +1,194 @@
+"""Read the digits in an image: preprocess, segment, MNIST-ify, classify in one batch."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from digitedge.edge_runtime.mnistify import MNIST_STROKE, mnistify_batch
+from digitedge.edge_runtime.model import TFLiteModel
+from digitedge.edge_runtime.preprocess import InkImage, binarize, limit_size, to_gray
+from digitedge.edge_runtime.segment import (
+    Segmentation,
+    SegmentConfig,
+    blob_mask,
+    segment,
+    two_way_split,
+)
+from digitedge.edge_runtime.types import Box, Digit, Reading, join_text
+
+
+class ReaderConfig(NamedTuple):
+    """How the reader finds digits; the defaults suit camera photos and scans alike."""
+
+    max_side: int = 1280
+    """Longer side of the working image in pixels; larger inputs are shrunk first (speed)."""
+    median_size: int = 3
+    """Median-filter size used to remove sensor noise before thresholding (1 disables)."""
+    background_frac: float = 0.12
+    """Background-estimate window as a fraction of the shorter image side."""
+    min_contrast: int = 30
+    """Least ink contrast (0-255, relative to the paper's brightness) that counts as ink."""
+    noise_factor: float = 5.0
+    """The ink threshold is at least this many noise standard deviations."""
+    close_size: int = 1
+    """Closing kernel (px) that mends breaks in strokes (1, the default, disables it: on
+    small digits closing fills the loops of 8, 6 and 9, and hysteresis thresholding plus
+    the merging of pieces already keep broken strokes together)."""
+    dark_ink: bool | None = None
+    """Force the polarity (True: pen on paper, False: chalk on board); None: automatic."""
+    polarity_margin: float = 4.0
+    """When no digit is found and the automatic polarity vote was closer than this ratio,
+    the other polarity is tried."""
+    stroke: float | None = MNIST_STROKE
+    """Target stroke width at 28x28 scale (MNIST's is ~2.2); None keeps strokes as drawn."""
+    try_splits: bool = True
+    """Also classify squarish blobs as two touching digits and keep the likelier reading."""
+    split_below: float = 0.9
+    """...but only when the blob read as one digit is less confident than this."""
+    max_digits: int = 64
+    """At most this many candidates are classified (the largest); bounds the time per image."""
+    segment: SegmentConfig = SegmentConfig()
+    """Size and shape limits deciding which ink blobs can be digits."""
+
+
+class PreparedDigits(NamedTuple):
+    """Everything before classification: what the model will see, and where it came from."""
+
+    crops: np.ndarray  # uint8 (N, 28, 28), white digit on black, MNIST style
+    boxes: tuple[Box, ...]  # each crop's box in input-image pixels
+    lines: tuple[int, ...]  # each crop's 0-based line (top to bottom)
+    ink: InkImage  # the working-size ink mask (for debugging and tests)
+    scale: float  # working size / input size (<= 1)
+    alternatives: tuple[SplitOption, ...] = ()  # candidates that may be two touching digits
+
+
+class SplitOption(NamedTuple):
+    """Candidate `index` read as two touching digits instead (see `segment.two_way_split`)."""
+
+    index: int  # which crop of PreparedDigits this replaces
+    crops: np.ndarray  # uint8 (2, 28, 28): left and right pieces
+    boxes: tuple[Box, Box]  # their boxes in input-image pixels
+
+
+def _to_input_box(box: Box, scale: float, shape: tuple[int, int]) -> Box:
+    h, w = shape
+    x0, y0 = int(box.x / scale), int(box.y / scale)
+    x1 = min(w, int(np.ceil((box.x + box.w) / scale)))
+    y1 = min(h, int(np.ceil((box.y + box.h) / scale)))
+    return Box(x0, y0, x1 - x0, y1 - y0)
+
+
+def _as_probabilities(out: np.ndarray) -> np.ndarray:
+    """Models are meant to end in softmax; apply one if a model hands back logits instead."""
+    out = np.asarray(out, dtype=np.float32)
+    if out.size and (out.min() < -1e-3 or np.abs(out.sum(axis=1) - 1).max() > 0.05):
+        z = np.exp(out - out.max(axis=1, keepdims=True))
+        return z / z.sum(axis=1, keepdims=True)
+    return out
+
+
+class DigitReader:
+    """Reads handwritten digits in a camera image or scan with a TFLite MNIST model."""
+
+    def __init__(self, model: TFLiteModel | str | Path | None = None,
+                 min_confidence: float = 0.5, *, backend: str | None = None,
+                 threads: int | None = None, config: ReaderConfig | None = None) -> None:
+        """Load the model (default: the bundled int8 one).
+
+        Args:
+            model: a loaded TFLiteModel, a .tflite path, or None for the bundled int8 model.
+            min_confidence: digits whose top probability is below this are rejected, not
+                guessed (they are returned in `Reading.rejected`).
+            backend, threads: passed to TFLiteModel when `model` is not already loaded.
+            config: preprocessing and segmentation settings.
+
+        Raises:
+            DigitEdgeError: the model is missing, not TFLite, or not a 28x28 classifier.
+        """
+        self.model = model if isinstance(model, TFLiteModel) else TFLiteModel(
+            model, backend=backend, threads=threads)
+        self.min_confidence = float(min_confidence)
+        self.config = config or ReaderConfig()
+
+    def prepare(self, image: np.ndarray) -> PreparedDigits:
+        """Find the digit candidates in `image` (BGR or gray uint8) and MNIST-ify them."""
+        cfg = self.config
+        gray = to_gray(np.asarray(image))
+        if gray.dtype != np.uint8:
+            raise ValueError(f"expected a uint8 image, got {gray.dtype}")
+        work, scale = limit_size(gray, cfg.max_side)
+        ink, seg = self._find(work, cfg.dark_ink)
+        if not seg.blobs and ink.polarity_margin < cfg.polarity_margin:
+            # nothing found and the polarity vote was close (a bright sheet on a dark table
+            # outvotes the ink): try the other side. Only then: a textured surround read
+            # with the other polarity yields stroke-like junk, so a full contest loses.
+            ink, seg = self._find(work, not ink.dark_ink)
+        order = list(range(len(seg.blobs)))
+        if len(order) > cfg.max_digits:
+            biggest = sorted(order, key=lambda i: -seg.blobs[i].area)[:cfg.max_digits]
+            order = sorted(biggest)
+        crops = mnistify_batch([blob_mask(seg.labels, seg.blobs[i]) for i in order],
+                               stroke=cfg.stroke)
+        boxes = tuple(_to_input_box(seg.blobs[i].box, scale, gray.shape) for i in order)
+        options = []
+        for k, i in enumerate(order):
+            split = two_way_split(seg.labels, seg.blobs[i]) if cfg.try_splits else None
+            if split is not None:
+                pieces = mnistify_batch([mask for _, mask in split], stroke=cfg.stroke)
+                pair = tuple(_to_input_box(box, scale, gray.shape) for box, _ in split)
+                options.append(SplitOption(k, pieces, pair))
+        return PreparedDigits(crops, boxes, tuple(seg.lines[i] for i in order), ink, scale,
+                              tuple(options))
+
+    def _find(self, work: np.ndarray, dark_ink: bool | None) -> tuple[InkImage, Segmentation]:
+        cfg = self.config
+        ink = binarize(work, median_size=cfg.median_size, background_frac=cfg.background_frac,
+                       min_contrast=cfg.min_contrast, noise_factor=cfg.noise_factor,
+                       close_size=cfg.close_size, dark_ink=dark_ink)
+        return ink, segment(ink.mask, cfg.segment)
+
+    def classify(self, batch: np.ndarray) -> np.ndarray:
+        """uint8 (N, 28, 28) digits -> (N, 10) float32 probabilities, in one model call."""
+        return _as_probabilities(self.model.predict(batch))
+
+    def read(self, image: np.ndarray) -> Reading:
+        """Read all digits in `image` (BGR or gray uint8).
+
+        Returns:
+            A Reading whose text holds each line's accepted digits left to right, lines
+            joined by "\\n". Line numbers count only lines with an accepted digit (a rejected
+            digit on a line with none gets -1). timing_ms has "preprocess", "inference"
+            and "total".
+        """
+        t0 = time.perf_counter()
+        prepared = self.prepare(image)
+        t1 = time.perf_counter()
+        n = len(prepared.crops)
+        # every candidate and every split alternative go through the model in one batch
+        batch = np.concatenate([prepared.crops, *(o.crops for o in prepared.alternatives)])
+        probs = self.classify(batch)
+        t2 = time.perf_counter()
+        candidates = [(probs[i], prepared.boxes[i], prepared.lines[i]) for i in range(n)]
+        for j, option in reversed(list(enumerate(prepared.alternatives))):
+            pair = probs[n + 2 * j:n + 2 * j + 2]
+            whole = float(probs[option.index].max())
+            # two confident digits beat one doubtful one; a confident single reading stays
+            # (models are confident on fragments too, so a pair alone proves nothing)
+            if whole < self.config.split_below and float(pair.max(axis=1).prod()) > whole:
+                line = prepared.lines[option.index]
+                candidates[option.index:option.index + 1] = [
+                    (p, box, line) for p, box in zip(pair, option.boxes, strict=True)]
+        accepted = [float(p.max()) >= self.min_confidence for p, _, _ in candidates]
+        kept_lines = sorted({c[2] for c, ok in zip(candidates, accepted, strict=True) if ok})
+        dense = {line: k for k, line in enumerate(kept_lines)}
+        digits, rejected = [], []
+        for (p, box, line), ok in zip(candidates, accepted, strict=True):
+            d = Digit(int(p.argmax()), float(p.max()), box, dense.get(line, -1))
+            (digits if ok else rejected).append(d)
+        timing = {"preprocess": (t1 - t0) * 1e3, "inference": (t2 - t1) * 1e3,
+                  "total": (time.perf_counter() - t0) * 1e3}
+        return Reading(join_text(digits), tuple(digits), tuple(rejected), timing)

@@ -1,0 +1,258 @@
+"""Find the digits in an ink mask: components, merging of pieces, splitting, lines, order.
+
+Works on the binary mask from `preprocess.binarize`; the filters deciding which blobs can be
+digits live in `blobs.py`.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import cv2
+import numpy as np
+
+from digitedge.edge_runtime.blobs import (
+    Blob,
+    SegmentConfig,
+    cluttered,
+    drop_containers,
+    edge_or_frame,
+    near_obstacles,
+    overlap,
+    plausible,
+    reference_height,
+    size_outliers,
+    vertical_dashes,
+)
+from digitedge.edge_runtime.mnistify import stroke_width
+from digitedge.edge_runtime.types import Box
+
+__all__ = ["Blob", "SegmentConfig", "Segmentation", "blob_mask", "segment", "two_way_split"]
+
+
+class Segmentation(NamedTuple):
+    """The result of `segment`: candidates in reading order with their line numbers."""
+
+    labels: np.ndarray  # int32 (H, W) component label image
+    blobs: tuple[Blob, ...]  # reading order: lines top to bottom, left to right in a line
+    lines: tuple[int, ...]  # line number of each blob, 0-based
+
+
+def components(mask: np.ndarray) -> tuple[np.ndarray, list[Blob]]:
+    """8-connected components of `mask` as one-part blobs (background excluded)."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(
+        (mask > 0).astype(np.uint8), connectivity=8)
+    blobs = [Blob(Box(*(int(v) for v in stats[i, :4])), (i,), int(stats[i, 4]))
+             for i in range(1, n)]
+    return labels, blobs
+
+
+def union(a: Blob, b: Blob) -> Blob:
+    """One blob covering both."""
+    x0, y0 = min(a.box.x, b.box.x), min(a.box.y, b.box.y)
+    x1 = max(a.box.x + a.box.w, b.box.x + b.box.w)
+    y1 = max(a.box.y + a.box.h, b.box.y + b.box.h)
+    return Blob(Box(x0, y0, x1 - x0, y1 - y0), a.parts + b.parts, a.area + b.area)
+
+
+def same_digit(a: Blob, b: Blob) -> bool:
+    """Are `a` and `b` two pieces of one broken digit (a 5's cap, a 7's bar, a split 4)?
+
+    They must overlap horizontally by half the narrower one, nearly touch vertically, and
+    together be no taller than a digit: stacked digits on two lines fail the last test.
+    """
+    ax, ay, aw, ah = a.box
+    bx, by, bw, bh = b.box
+    if overlap(ax, ax + aw, bx, bx + bw) < 0.5 * min(aw, bw):
+        return False
+    gap = max(ay, by) - min(ay + ah, by + bh)
+    tallest = max(ah, bh)
+    merged_h = max(ay + ah, by + bh) - min(ay, by)
+    return gap <= 0.25 * tallest and merged_h <= 1.35 * tallest
+
+
+def merge_pieces(blobs: list[Blob]) -> list[Blob]:
+    """Merge pieces of one digit until no pair qualifies (largest blobs absorb first)."""
+    blobs = sorted(blobs, key=lambda b: -b.area)
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(blobs)):
+            for j in range(i + 1, len(blobs)):
+                if same_digit(blobs[i], blobs[j]):
+                    blobs[i] = union(blobs[i], blobs[j])
+                    del blobs[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return blobs
+
+
+def _cy(b: Blob) -> float:
+    return b.box.y + b.box.h / 2
+
+
+def _next_in_line(last: Blob, remaining: list[Blob]) -> Blob | None:
+    """The blob continuing a line to the right of `last`, if one is near and level enough."""
+    best, best_cost = None, float("inf")
+    for b in remaining:
+        h = max(last.box.h, b.box.h)
+        gap = b.box.x - (last.box.x + last.box.w)
+        dy = abs(_cy(b) - _cy(last))
+        if b.box.x + b.box.w / 2 <= last.box.x + last.box.w / 2 or gap > 1.5 * h \
+                or dy > 0.5 * h:
+            continue
+        cost = max(gap, 0) + 2 * dy
+        if cost < best_cost:
+            best, best_cost = b, cost
+    return best
+
+
+def group_lines(blobs: list[Blob]) -> list[list[Blob]]:
+    """Group blobs into text lines (top to bottom), each ordered left to right.
+
+    A line is chained from its leftmost blob to the nearest level neighbour on the right,
+    so a sloping line follows its own slope instead of running into the next line. Chains
+    at the same height with a wide gap between them are then joined into one line.
+    """
+    remaining = sorted(blobs, key=lambda b: b.box.x)
+    chains: list[list[Blob]] = []
+    while remaining:
+        chain = [remaining.pop(0)]
+        while (nxt := _next_in_line(chain[-1], remaining)) is not None:
+            chain.append(nxt)
+            remaining.remove(nxt)
+        chains.append(chain)
+    lines: list[list[Blob]] = []
+    for chain in sorted(chains, key=lambda c: min(b.box.x for b in c)):
+        for line in lines:
+            h = float(np.median([b.box.h for b in line + chain]))
+            level = abs(np.median([_cy(b) for b in line]) - np.median([_cy(b) for b in chain]))
+            after = min(b.box.x for b in chain) >= max(b.box.x + b.box.w for b in line) - 0.2 * h
+            if level < 0.4 * h and after:
+                line.extend(chain)
+                break
+        else:
+            lines.append(chain)
+    return sorted(lines, key=lambda g: float(np.median([_cy(b) for b in g])))
+
+
+def line_outliers(lines: list[list[Blob]], cfg: SegmentConfig) -> list[list[Blob]]:
+    """Within each line, drop blobs much shorter than the line's digits (dots, commas)."""
+    out = []
+    for line in lines:
+        ref = reference_height(line)
+        kept = [b for b in line if b.box.h >= cfg.min_rel_height * ref]
+        if kept:
+            out.append(kept)
+    return out
+
+
+def split_touching(labels: np.ndarray, blob: Blob, aspect: float) -> list[Blob]:
+    """Cut a blob of digits that touch into single digits (relabels `labels` in place).
+
+    A blob wider than `aspect` times its height is taken as n = round(w / 0.8h) digits
+    (touching digits overlap a little, each about 0.8 of its height wide); each cut goes
+    through the column with the least ink near where the boundary is expected.
+    """
+    x, y, w, h = blob.box
+    if w <= aspect * h:
+        return [blob]
+    region = labels[y:y + h, x:x + w]
+    own = np.isin(region, blob.parts)
+    n = max(2, int(round(w / (0.8 * h))))
+    ink = own.sum(axis=0)
+    # where two digits touch, a column crosses about one stroke; inside a wide digit (a 5
+    # with a long cap, a broad 2) it crosses two or three, so such a blob is left whole
+    neck = 1.6 * stroke_width(own)
+    cuts = []
+    for k in range(1, n):
+        centre, half = k * w / n, max(1, int(0.3 * w / n))
+        lo, hi = max(1, int(centre) - half), min(w - 1, int(centre) + half + 1)
+        window = ink[lo:hi]
+        if window.min() > neck:
+            continue
+        best = np.flatnonzero(window == window.min())
+        cuts.append(lo + int(best[np.argmin(np.abs(best + lo - centre))]))
+    if not cuts:
+        return [blob]
+    pieces = []
+    next_label = int(labels.max()) + 1
+    for left, right in zip([0, *cuts], [*cuts, w], strict=True):
+        part = np.zeros_like(own)
+        part[:, left:right] = own[:, left:right]
+        ys, xs = np.nonzero(part)
+        if ys.size == 0:
+            continue
+        region[part] = next_label
+        pieces.append(Blob(Box(x + int(xs.min()), y + int(ys.min()), int(xs.max() - xs.min()) + 1,
+                               int(ys.max() - ys.min()) + 1), (next_label,), int(ys.size)))
+        next_label += 1
+    return pieces
+
+
+def two_way_split(labels: np.ndarray, blob: Blob, min_aspect: float = 0.85,
+                  max_aspect: float = 1.25) -> tuple[tuple[Box, np.ndarray], ...] | None:
+    """A possible cut of a squarish blob into two touching digits ("12", "95"), or None.
+
+    Too narrow for `split_touching` to be sure, such a blob may be one digit or two; the
+    reader classifies both readings in the same batch and keeps the more confident one.
+    Returns ((box, mask), (box, mask)) for the left and right pieces, in mask pixels.
+    """
+    x, y, w, h = blob.box
+    if not min_aspect * h < w <= max_aspect * h or w < 8:
+        return None
+    own = np.isin(labels[y:y + h, x:x + w], blob.parts)
+    ink = own.sum(axis=0)
+    lo, hi = int(0.3 * w), int(0.7 * w) + 1
+    cut = lo + int(np.argmin(ink[lo:hi]))
+    if ink[cut] > 1.2 * stroke_width(own):
+        return None
+    pieces = []
+    for left, right in ((0, cut), (cut, w)):
+        part = np.zeros_like(own)
+        part[:, left:right] = own[:, left:right]
+        ys, xs = np.nonzero(part)
+        if ys.size == 0 or ys.max() - ys.min() + 1 < 0.7 * h:
+            return None  # digits side by side are about as tall as each other
+        box = Box(x + int(xs.min()), y + int(ys.min()), int(xs.max() - xs.min()) + 1,
+                  int(ys.max() - ys.min()) + 1)
+        pieces.append((box, (part[ys.min():ys.max() + 1, xs.min():xs.max() + 1] * 255)
+                       .astype(np.uint8)))
+    return tuple(pieces)
+
+
+def segment(mask: np.ndarray, cfg: SegmentConfig | None = None) -> Segmentation:
+    """Ink mask -> digit candidates in reading order."""
+    cfg = cfg or SegmentConfig()
+    shape = mask.shape[:2]
+    labels, blobs = components(mask)
+    components_all = list(blobs)
+    empty = Segmentation(labels, (), ())
+    # pieces: anything bigger than a speck that is not the page edge or a frame
+    edges = [b for b in blobs if edge_or_frame(b, shape, cfg)]
+    pieces = [b for b in blobs if b.area >= 3 and not edge_or_frame(b, shape, cfg)]
+    # digit-sized blobs, counting a run of touching digits (split later) as one
+    whole = [b for b in pieces if plausible(b, shape, cfg._replace(max_wide_aspect=6.0))]
+    if not whole:
+        return empty
+    ref = reference_height(whole)
+    # ruled lines and big shapes go before merging, so they cannot swallow a digit
+    pieces = [b for b in pieces if b.box.h <= cfg.max_rel_height * ref
+              and not (b.box.w > 1.6 * ref and b.box.w > 3 * b.box.h) and b.box.w <= 6 * ref]
+    blobs = merge_pieces(drop_containers(pieces))
+    blobs = [piece for b in blobs for piece in split_touching(labels, b, cfg.split_aspect)]
+    blobs = size_outliers(labels, [b for b in blobs if plausible(b, shape, cfg)], cfg)
+    blobs = vertical_dashes(near_obstacles(labels, blobs, edges, int(0.15 * ref)))
+    blobs = cluttered(labels, blobs, components_all, ref)
+    lines = line_outliers(group_lines(blobs), cfg)
+    ordered = tuple(b for line in lines for b in line)
+    line_ids = tuple(i for i, line in enumerate(lines) for _ in line)
+    return Segmentation(labels, ordered, line_ids)
+
+
+def blob_mask(labels: np.ndarray, blob: Blob) -> np.ndarray:
+    """The blob's own pixels inside its box (neighbours reaching into the box are left out)."""
+    x, y, w, h = blob.box
+    return np.isin(labels[y:y + h, x:x + w], blob.parts).astype(np.uint8) * 255

@@ -1,0 +1,90 @@
+"""Preprocessing on small synthetic arrays: polarity, uneven light, noise, closing."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from digitedge.edge_runtime.preprocess import (
+    binarize,
+    close_strokes,
+    hysteresis,
+    limit_size,
+    to_gray,
+)
+
+
+def ring_image(paper: int, ink: int, shape: tuple[int, int] = (120, 160)) -> np.ndarray:
+    """A page with a drawn ring (a '0') and a bar (a '1'), strokes 5 px wide."""
+    img = np.full(shape, paper, np.uint8)
+    cv2.ellipse(img, (50, 60), (18, 28), 0, 0, 360, ink, 5)
+    cv2.line(img, (110, 32), (110, 88), ink, 5)
+    return img
+
+
+def truth_mask(shape: tuple[int, int] = (120, 160)) -> np.ndarray:
+    return ring_image(0, 255, shape) > 0
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a > 0, b > 0
+    return float((a & b).sum() / max(1, (a | b).sum()))
+
+
+@pytest.mark.parametrize(("paper", "ink", "dark"), [(220, 30, True), (40, 210, False)])
+def test_polarity_is_detected_and_ink_found(paper: int, ink: int, dark: bool) -> None:
+    result = binarize(ring_image(paper, ink))
+    assert result.dark_ink is dark
+    assert iou(result.mask, truth_mask()) > 0.8
+
+
+def test_threshold_survives_a_strong_lighting_gradient(rng: np.random.Generator) -> None:
+    img = ring_image(200, 100).astype(np.float32)
+    # light falls from 100% on the left to 30% on the right: the right-hand paper is darker
+    # than the left-hand ink, so no single global threshold on raw pixels can work
+    img *= np.linspace(1.0, 0.3, img.shape[1], dtype=np.float32)[None, :]
+    img += rng.normal(0, 4, img.shape)
+    gray = np.clip(img, 0, 255).astype(np.uint8)
+    assert gray[60, 150] < gray[60, 33]  # paper on the right is darker than ink on the left
+    result = binarize(gray)
+    assert result.dark_ink
+    assert iou(result.mask, truth_mask()) > 0.75
+
+
+def test_blank_noisy_page_has_no_ink(rng: np.random.Generator) -> None:
+    gray = np.clip(rng.normal(180, 6, (120, 160)), 0, 255).astype(np.uint8)
+    assert binarize(gray).mask.sum() == 0
+
+
+def test_hysteresis_keeps_faint_ends_of_strong_strokes_only() -> None:
+    strength = np.zeros((20, 40), np.uint8)
+    strength[5, 2:12] = 60  # faint stroke ...
+    strength[5, 12:15] = 200  # ... attached to a strong core
+    strength[15, 20:35] = 60  # faint and alone: noise
+    mask = hysteresis(strength, low=40, high=150)
+    assert mask[5, 2:15].all()
+    assert not mask[15].any()
+
+
+def test_closing_bridges_a_one_pixel_gap() -> None:
+    mask = np.zeros((20, 20), np.uint8)
+    mask[5:15, 8:11] = 255
+    mask[10, 8:11] = 0
+    assert close_strokes(mask, 3)[10, 9] == 255
+
+
+def test_to_gray_accepts_gray_bgr_and_bgra() -> None:
+    bgr = np.zeros((4, 5, 3), np.uint8)
+    assert to_gray(bgr).shape == (4, 5)
+    assert to_gray(np.zeros((4, 5, 4), np.uint8)).shape == (4, 5)
+    assert to_gray(bgr[:, :, 0]).shape == (4, 5)
+    with pytest.raises(ValueError):
+        to_gray(np.zeros((2, 2, 2), np.uint8))
+
+
+def test_limit_size_shrinks_only_large_images() -> None:
+    small, scale = limit_size(np.zeros((100, 80), np.uint8), 200)
+    assert small.shape == (100, 80) and scale == 1.0
+    shrunk, scale = limit_size(np.zeros((1000, 400), np.uint8), 200)
+    assert shrunk.shape == (200, 80) and scale == pytest.approx(0.2)

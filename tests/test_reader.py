@@ -1,0 +1,114 @@
+"""DigitReader end to end: exact readings on committed images, agreement with the model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from digitedge.edge_runtime.imageio import load_image
+from digitedge.edge_runtime.model import TFLiteModel
+from digitedge.edge_runtime.reader import DigitReader, ReaderConfig
+from digitedge.errors import DigitEdgeError
+from digitedge.train.data import MnistData
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="module")
+def reader() -> DigitReader:
+    return DigitReader()
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("number_dark.png", "4071"),
+    ("chalk_two_lines.png", "358\n6290"),
+    ("single_digit.jpg", "8"),
+])
+def test_exact_reading_of_committed_images(reader: DigitReader, name: str, text: str) -> None:
+    image = load_image(DATA / name)
+    reading = reader.read(image)
+    assert reading.text == text, f"{name}: read {reading.text!r}, expected {text!r}"
+    assert set(reading.timing_ms) >= {"preprocess", "inference", "total"}
+    h, w = image.shape[:2]
+    for d in reading.digits:
+        assert d.box.x >= 0 and d.box.x + d.box.w <= w and d.box.y + d.box.h <= h
+        assert d.confidence >= reader.min_confidence
+    assert [d.line for d in reading.digits] == sorted(d.line for d in reading.digits)
+
+
+def test_inverted_image_reads_the_same(reader: DigitReader) -> None:
+    image = load_image(DATA / "number_dark.png")
+    assert reader.read(255 - image).text == "4071"
+
+
+def grid_of_digits(x: np.ndarray, rows: int, cols: int, size: int = 48) -> np.ndarray:
+    """MNIST digits drawn dark on light paper, `cols` per line."""
+    page = np.full((rows * size + 40, cols * size + 40), 235, np.uint8)
+    for i in range(rows * cols):
+        r, c = divmod(i, cols)
+        big = cv2.resize(x[i], (size, size), interpolation=cv2.INTER_LINEAR)
+        y0, x0 = 20 + r * size, 20 + c * size
+        page[y0:y0 + size, x0:x0 + size] = np.minimum(page[y0:y0 + size, x0:x0 + size],
+                                                      255 - big)
+    return page
+
+
+def test_reader_agrees_with_the_model_on_mnist_digits(reader: DigitReader,
+                                                      sample: MnistData) -> None:
+    """Digits found in a page of MNIST test digits are what the model says of the originals."""
+    rows, cols = 6, 10
+    x = sample.x_test[:rows * cols]
+    direct = reader.classify(x).argmax(axis=1)
+    reading = DigitReader(reader.model, min_confidence=0.0).read(grid_of_digits(x, rows, cols))
+    lines = reading.text.split("\n")
+    assert len(lines) == rows
+    agree = sum(a == b for line, r in zip(lines, range(rows), strict=True)
+                for a, b in zip(line, "".join(map(str, direct[r * cols:(r + 1) * cols])),
+                                strict=False))
+    assert agree >= 0.95 * rows * cols, f"only {agree}/{rows * cols} digits agree"
+
+
+def test_low_confidence_digits_are_rejected_not_guessed(reader: DigitReader) -> None:
+    strict = DigitReader(reader.model, min_confidence=1.01)
+    reading = strict.read(load_image(DATA / "number_dark.png"))
+    assert reading.text == "" and reading.digits == ()
+    assert len(reading.rejected) == 4
+
+
+def test_blank_image_reads_nothing(reader: DigitReader, rng: np.random.Generator) -> None:
+    page = np.clip(rng.normal(200, 5, (240, 320)), 0, 255).astype(np.uint8)
+    reading = reader.read(page)
+    assert reading.text == "" and reading.digits == () and reading.rejected == ()
+
+
+def test_classify_returns_probabilities(reader: DigitReader, sample: MnistData) -> None:
+    probs = reader.classify(sample.x_test[:5])
+    assert probs.shape == (5, 10)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=0.05)
+    assert reader.classify(np.zeros((0, 28, 28), np.uint8)).shape == (0, 10)
+
+
+def test_prepare_gives_mnist_style_crops(reader: DigitReader) -> None:
+    prepared = reader.prepare(load_image(DATA / "number_dark.png"))
+    assert prepared.crops.shape == (4, 28, 28) and prepared.crops.dtype == np.uint8
+    assert prepared.lines == (0, 0, 0, 0)
+    # white digit on black with an empty border, as in MNIST
+    assert prepared.crops[:, :2, :].max() < 64 and prepared.crops.max() > 200
+
+
+def test_large_input_is_read_at_working_size(reader: DigitReader) -> None:
+    image = load_image(DATA / "number_dark.png")
+    big = cv2.resize(image, None, fx=6, fy=6, interpolation=cv2.INTER_CUBIC)
+    small_cfg = DigitReader(reader.model, config=ReaderConfig(max_side=640))
+    reading = small_cfg.read(big)
+    assert reading.text == "4071"
+    assert max(d.box.x + d.box.w for d in reading.digits) > 640  # boxes in input pixels
+
+
+def test_model_can_be_given_as_path_or_object(reader: DigitReader) -> None:
+    assert isinstance(DigitReader(str(reader.model.path)).model, TFLiteModel)
+    with pytest.raises(DigitEdgeError):
+        DigitReader("/nonexistent/model.tflite")

@@ -1,0 +1,157 @@
+"""Segmentation on synthetic masks: specks, rules, frames, broken digits, lines, order."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from digitedge.edge_runtime.segment import blob_mask, segment
+
+
+def blank(shape: tuple[int, int] = (200, 300)) -> np.ndarray:
+    return np.zeros(shape, np.uint8)
+
+
+def digit(mask: np.ndarray, x: int, y: int, h: int = 40) -> None:
+    """A '0'-like ring of height h with its top-left corner at (x, y)."""
+    w = int(h * 0.6)
+    cv2.ellipse(mask, (x + w // 2, y + h // 2), (w // 2 - 2, h // 2 - 2), 0, 0, 360, 255, 4)
+
+
+def boxes(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
+    return [tuple(b.box) for b in segment(mask).blobs]
+
+
+def test_orders_left_to_right_and_groups_two_lines() -> None:
+    mask = blank()
+    for x in (160, 20, 90):  # drawn out of order on purpose
+        digit(mask, x, 20)
+    for x in (40, 110):
+        digit(mask, x, 110)
+    seg = segment(mask)
+    assert seg.lines == (0, 0, 0, 1, 1)
+    xs = [b.box.x for b in seg.blobs]
+    assert xs[:3] == sorted(xs[:3]) and xs[3:] == sorted(xs[3:])
+    assert all(b.box.y < 100 for b in seg.blobs[:3])
+
+
+def test_gently_sloping_number_stays_one_line() -> None:
+    mask = blank()
+    for i in range(6):
+        digit(mask, 10 + i * 45, 40 + i * 9)
+    assert segment(mask).lines == (0,) * 6
+
+
+def test_specks_and_ruled_lines_are_dropped() -> None:
+    mask = blank()
+    digit(mask, 30, 40)
+    digit(mask, 100, 40)
+    mask[150:153, 10:290] = 255  # a ruled line
+    mask[20:22, 200:202] = 255  # specks
+    mask[100:103, 250:253] = 255
+    assert len(boxes(mask)) == 2
+
+
+def test_page_edge_and_frame_around_digits_are_dropped() -> None:
+    mask = blank()
+    digit(mask, 60, 60)
+    digit(mask, 120, 60)
+    cv2.rectangle(mask, (40, 40), (200, 120), 255, 3)  # a box drawn round the number
+    mask[:, :4] = 255  # the page edge along the left border
+    got = boxes(mask)
+    assert len(got) == 2 and all(h < 50 for _, _, _, h in got)
+
+
+def test_pieces_of_a_broken_digit_are_merged() -> None:
+    mask = blank()
+    # a '5' whose cap came apart from its body
+    mask[40:44, 50:75] = 255
+    cv2.ellipse(mask, (60, 70), (14, 14), 0, -120, 160, 255, 4)
+    mask[47:60, 50:54] = 255
+    digit(mask, 120, 40)
+    seg = segment(mask)
+    assert len(seg.blobs) == 2
+    assert seg.blobs[0].box.y == 40 and len(seg.blobs[0].parts) == 2
+
+
+def test_stacked_digits_on_two_lines_are_not_merged() -> None:
+    mask = blank()
+    digit(mask, 50, 20)
+    digit(mask, 50, 68)  # 8 px below the first
+    assert len(segment(mask).blobs) == 2
+
+
+def test_blob_mask_excludes_neighbours_inside_the_box() -> None:
+    mask = blank()
+    digit(mask, 50, 50)
+    mask[60:64, 40:48] = 255  # a speck that will not become a digit
+    seg = segment(mask)
+    crop = blob_mask(seg.labels, seg.blobs[0])
+    assert crop.shape == (seg.blobs[0].box.h, seg.blobs[0].box.w)
+    assert crop.sum() <= (mask > 0).sum() * 255
+
+
+def test_empty_mask_gives_nothing() -> None:
+    seg = segment(blank())
+    assert seg.blobs == () and seg.lines == ()
+
+
+def test_touching_digits_are_split_at_the_neck() -> None:
+    mask = blank()
+    digit(mask, 50, 50)
+    digit(mask, 80, 50)
+    mask[69:71, 70:84] = 255  # a pen stroke joins them: one component, two digits
+    seg = segment(mask)
+    assert len(seg.blobs) == 2 and seg.blobs[0].box.x == 50
+    assert 70 <= seg.blobs[1].box.x <= 80  # the cut falls on the joining stroke
+
+
+def test_a_wide_single_digit_is_not_split() -> None:
+    mask = blank()
+    # a broad '2', wider than tall, but every column crosses two or three strokes
+    path = np.array([[40, 58], [60, 45], [92, 48], [98, 60], [45, 92], [104, 92]], np.int32)
+    cv2.polylines(mask, [path], False, 255, 4)
+    seg = segment(mask)
+    assert len(seg.blobs) == 1 and seg.blobs[0].box.w > 1.25 * seg.blobs[0].box.h
+
+
+def test_vertical_dashes_of_a_margin_line_are_not_ones() -> None:
+    mask = blank((300, 300))
+    digit(mask, 150, 130)
+    digit(mask, 190, 130)
+    for y in range(10, 290, 50):  # a margin line broken into dashes by the threshold
+        mask[y:y + 35, 40:43] = 255
+    assert [b.box.x for b in segment(mask).blobs] == [150, 190]
+
+
+def test_blobs_in_texture_are_dropped() -> None:
+    rng = np.random.default_rng(0)
+    mask = blank((200, 400))
+    digit(mask, 60, 80)
+    digit(mask, 100, 80)
+    for x, y in rng.integers(0, 110, (80, 2)):  # speckle around x 260-370: grain, fabric
+        mask[45 + y:48 + y, 260 + x:263 + x] = 255
+    digit(mask, 300, 80)  # a digit-like blob in the middle of that texture
+    xs = [b.box.x for b in segment(mask).blobs]
+    assert 60 in xs and 100 in xs and not any(x >= 250 for x in xs)
+
+
+def test_two_way_split_offers_a_cut_for_a_squarish_pair_only() -> None:
+    from digitedge.edge_runtime.segment import two_way_split
+
+    mask = blank()
+    mask[50:90, 40:44] = 255  # a '1' ...
+    digit(mask, 52, 50)  # ... touching a '0' through a short stroke
+    mask[69:71, 44:54] = 255
+    seg = segment(mask)
+    assert len(seg.blobs) == 1
+    option = two_way_split(seg.labels, seg.blobs[0])
+    assert option is not None
+    (left_box, left), (right_box, right) = option
+    assert left_box.x == 40 and left_box.w <= 12 and right_box.x >= 50  # cut on the bridge
+    assert left.shape == (left_box.h, left_box.w) and right.any()
+    ring = blank()
+    digit(ring, 50, 50, h=40)
+    cv2.line(ring, (50, 70), (75, 70), 255, 4)  # a '0' with a bar through it: no thin neck
+    one = segment(ring)
+    assert two_way_split(one.labels, one.blobs[0]) is None
