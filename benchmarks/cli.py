@@ -18,7 +18,7 @@ from digitedge.atomic import write_text
 from digitedge.benchmarks import envinfo, plots, report
 from digitedge.benchmarks.suite import Settings, run_suite
 from digitedge.edge_runtime.backends import BACKENDS
-from digitedge.edge_runtime.manifest import DEFAULT_MODELS
+from digitedge.edge_runtime.manifest import DEFAULT_MODELS, resolve_model_path
 from digitedge.errors import DigitEdgeError
 from digitedge.train.data import ENV_VAR, SAMPLE_PATH, load_npz, resolve_path
 
@@ -76,7 +76,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     threads = sorted(set(args.threads)) if args.threads else sorted({1, cores})
     if any(t < 1 for t in threads):
         raise DigitEdgeError(f"--threads must be positive, got {args.threads}")
-    models = [Path(p) for p in args.models] if args.models else list(DEFAULT_MODELS.values())
+    models = ([resolve_model_path(p) for p in args.models] if args.models
+              else list(DEFAULT_MODELS.values()))
     for p in models:
         if not p.is_file():
             raise DigitEdgeError(f"model not found: {p}")

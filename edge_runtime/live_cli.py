@@ -36,7 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--width", type=int, default=None, help="requested capture width")
     parser.add_argument("--height", type=int, default=None, help="requested capture height")
     parser.add_argument("--model", type=str, default=None,
-                        help=".tflite model; omit for the bundled int8 model")
+                        help=".tflite file or bundled model name (int8, float32, mlp-int8, "
+                             "mlp-float32); omit for the bundled int8 CNN")
     parser.add_argument("--roi", type=str, default=None, metavar="X,Y,W,H",
                         help="read only this rectangle of each frame (pixels)")
     parser.add_argument("--display", action=argparse.BooleanOptionalAction, default=None,

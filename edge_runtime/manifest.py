@@ -11,9 +11,24 @@ from digitedge.errors import DigitEdgeError
 
 SCHEMA_VERSION = 1
 MODELS_DIR = Path(__file__).resolve().parent / "models"
-# The bundled models `digitedge read` uses when no --model is given.
-DEFAULT_MODELS = {"int8": MODELS_DIR / "mnist_int8.tflite",
-                  "float32": MODELS_DIR / "mnist_float32.tflite"}
+# The bundled models, by the name `--model` also accepts. The default pair is the small CNN,
+# chosen because it reads camera digits best (README, "Choosing the bundled model"); the
+# classic 784-512-10 MLP ships beside it.
+BUNDLED_MODELS = {"int8": MODELS_DIR / "mnist_int8.tflite",
+                  "float32": MODELS_DIR / "mnist_float32.tflite",
+                  "mlp-int8": MODELS_DIR / "mnist_mlp_int8.tflite",
+                  "mlp-float32": MODELS_DIR / "mnist_mlp_float32.tflite"}
+# What `digitedge read` and `digitedge bench` use when no model is given.
+DEFAULT_MODELS = {k: BUNDLED_MODELS[k] for k in ("int8", "float32")}
+
+
+def resolve_model_path(model: str | Path | None) -> Path:
+    """A model path from a file name, a bundled model's name ("mlp-int8"), or None (default)."""
+    if model is None:
+        return DEFAULT_MODELS["int8"]
+    if isinstance(model, str) and model in BUNDLED_MODELS and not Path(model).exists():
+        return BUNDLED_MODELS[model]
+    return Path(model)
 
 
 def manifest_path(model_path: str | Path) -> Path:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from digitedge.edge_runtime.backends import Backend, load_backend
-from digitedge.edge_runtime.manifest import DEFAULT_MODELS, load_manifest, verify_model_bytes
+from digitedge.edge_runtime.manifest import load_manifest, resolve_model_path, verify_model_bytes
 from digitedge.errors import DigitEdgeError
 
 log = logging.getLogger(__name__)
@@ -30,6 +35,34 @@ def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
     return (q.astype(np.int32) - zero_point).astype(np.float32) * np.float32(scale)
 
 
+@contextlib.contextmanager
+def _native_info_filtered() -> Iterator[None]:
+    """Hide LiteRT's native "INFO: Created TensorFlow Lite XNNPACK delegate" line.
+
+    The C++ runtime writes it straight to file descriptor 2 when tensors are first allocated,
+    which would turn every one-line CLI error into two lines. Anything else it writes there
+    (warnings, errors) is passed on to stderr unchanged.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr (embedded interpreter): nothing to filter
+        yield
+        return
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            kept = [line for line in capture.read().decode(errors="replace").splitlines()
+                    if not line.startswith("INFO: Created TensorFlow Lite")]
+            if kept:
+                print("\n".join(kept), file=sys.stderr)
+
+
 def _tensor_quant(detail: dict[str, Any]) -> tuple[float, int]:
     scale, zero_point = detail.get("quantization", (0.0, 0))
     return float(scale), int(zero_point)
@@ -47,7 +80,8 @@ class TFLiteModel:
         """Load `path` (default: the bundled int8 model) and check it can classify digits.
 
         Args:
-            path: a .tflite file; a manifest beside it (same stem, .json) is checked.
+            path: a .tflite file (a manifest beside it, same stem + .json, is checked), or
+                a bundled model's name ("int8", "float32", "mlp-int8", "mlp-float32").
             backend: force one backend ("ai_edge_litert", "tflite_runtime", "tensorflow").
             threads: interpreter threads; None lets the backend decide.
             verify: check the sha256 recorded in the manifest, when there is one.
@@ -56,7 +90,7 @@ class TFLiteModel:
             DigitEdgeError: missing file, not a TFLite model, manifest mismatch, or a model
                 whose input is not one 28x28 image or whose output is not 10 classes.
         """
-        self.path = Path(path) if path is not None else DEFAULT_MODELS["int8"]
+        self.path = resolve_model_path(path)
         model_bytes = self._read_model_bytes(self.path)
         self.manifest = load_manifest(self.path)
         if verify and self.manifest is not None:
@@ -64,9 +98,10 @@ class TFLiteModel:
         self.backend: Backend = load_backend(backend)
         self.threads = threads
         try:
-            self.interpreter = self.backend.interpreter_class(
-                model_content=model_bytes, num_threads=threads)
-            self.interpreter.allocate_tensors()
+            with _native_info_filtered():
+                self.interpreter = self.backend.interpreter_class(
+                    model_content=model_bytes, num_threads=threads)
+                self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DigitEdgeError(f"{self.path} could not be loaded as a TFLite model ({first})") \

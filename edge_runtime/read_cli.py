@@ -31,8 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of `digitedge read`."""
     parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE",
                         help="image files (PNG, JPEG, BMP, ...)")
-    parser.add_argument("--model", type=Path, default=None,
-                        help="a .tflite model (default: the bundled int8 model)")
+    parser.add_argument("--model", type=str, default=None,
+                        help="a .tflite file or a bundled model's name: int8, float32, "
+                             "mlp-int8, mlp-float32 (default: the bundled int8 CNN)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object per image per line")
     parser.add_argument("--annotate", type=Path, default=None, metavar="OUT.png",

@@ -22,7 +22,7 @@ from digitedge.convert.manifest import (
     write_model_and_manifest,
 )
 from digitedge.convert.validate import compare
-from digitedge.edge_runtime.manifest import DEFAULT_MODELS, load_manifest
+from digitedge.edge_runtime.manifest import BUNDLED_MODELS, DEFAULT_MODELS, load_manifest
 from digitedge.edge_runtime.model import TFLiteModel
 from digitedge.errors import DigitEdgeError
 from digitedge.train.data import SAMPLE_PATH, MnistData, file_sha256
@@ -273,13 +273,14 @@ def test_train_metrics_beside_the_model_are_recorded(tmp_path: Path) -> None:
 
 def test_bundled_models_have_matching_manifests() -> None:
     sizes = {}
-    for kind, path in DEFAULT_MODELS.items():
+    for name, path in BUNDLED_MODELS.items():
         manifest = load_manifest(path)
         assert manifest is not None, f"{path.name} has no manifest"
         assert manifest["model"]["sha256"] == file_sha256(path), f"{path.name} is stale"
-        assert manifest["quantization"]["mode"] == kind
-        sizes[kind] = path.stat().st_size
+        assert manifest["quantization"]["mode"] == name.split("-")[-1]
+        sizes[name] = path.stat().st_size
     assert sizes["int8"] <= 0.27 * sizes["float32"], sizes
+    assert sizes["mlp-int8"] <= 0.27 * sizes["mlp-float32"], sizes
 
 
 def test_bundled_int8_on_full_mnist_without_tensorflow(full_mnist_path: Path) -> None:
