@@ -29,9 +29,10 @@ DEFAULTS = {"runs": (2000, 300), "warmup": (100, 20), "scenes": (100, 20),
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The `bench` flags."""
-    parser.add_argument("--models", type=Path, nargs="+", metavar="FILE", default=None,
-                        help=".tflite models (and optionally one .keras float reference, which "
-                             "needs TensorFlow); default: the bundled int8 and float32 models")
+    parser.add_argument("--models", type=str, nargs="+", metavar="FILE", default=None,
+                        help=".tflite models or bundled names (int8, float32, mlp-int8, "
+                             "mlp-float32), and optionally one .keras float reference, which "
+                             "needs TensorFlow; default: the bundled int8 and float32 models")
     parser.add_argument("--data", type=Path, default=None,
                         help=f"MNIST .npz for accuracy; default ${ENV_VAR}, else the bundled "
                              "1,000-digit test sample")

@@ -293,10 +293,13 @@ def render(doc: dict[str, Any]) -> str:
     ]
     out = [f"# digitedge benchmark: {env.get('hostname')} {env.get('time_utc')}", ""]
     out += [f"> **warning**: {w}" for w in doc.get("warnings", [])]
+    against = ("no float reference in this run" if not ref else f"with `{ref}`" if any(
+        m.get("kind") == "keras" for m in doc.get("models", [])) else
+        f"with the float32 model converted from the same Keras model, else with `{ref}`")
     out += ["", "## Summary", "", *summary_table(doc), "",
             f"Latency is the bare interpreter invoke of one digit after "
             f"{doc['settings']['warmup']} warm-up runs; accuracy and agreement "
-            f"({f'with `{ref}`' if ref else 'no float reference in this run'}) are on the "
+            f"({against}) are on the "
             f"{doc['data']['n_test']} test digits. "
             f"Measuring took {doc.get('elapsed_s')} s{' (--quick)' if doc.get('quick') else ''}."
             + (" A Keras row's latency is the whole model call at TensorFlow's default threads "

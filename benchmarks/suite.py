@@ -88,6 +88,23 @@ def _describe(path: Path, name: str, tfl: TFLiteModel | None) -> dict[str, Any]:
                          "created_utc": man.get("created_utc")} if man else None}
 
 
+def _source_sha(entry: dict[str, Any]) -> str | None:
+    return ((entry.get("manifest") or {}).get("keras_model") or {}).get("sha256")
+
+
+def _float_sibling(entry: dict[str, Any], models: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The float32 model converted from the same Keras model, per the manifests.
+
+    Agreement means "what quantization changed", so a model is compared with its own float
+    version when the run has it, not with another architecture's float model.
+    """
+    sha = _source_sha(entry)
+    if sha is None or entry["quantization"] == "float32":
+        return None
+    return next((m for m in models if m is not entry and m["quantization"] == "float32"
+                 and _source_sha(m) == sha), None)
+
+
 def e2e_frames(settings: Settings, data: MnistData, progress: Progress) -> list[Any]:
     """Distinct 640x480 frames with exactly four digits, from the scenes helper's generator."""
     from digitedge.benchmarks import scenes as gen  # noqa: PLC0415 - only when asked for
@@ -201,10 +218,12 @@ def run_suite(settings: Settings, data: MnistData, progress: Progress
     ref = next((m for m in models if m["kind"] == "keras"), None) or next(
         (m for m in models if m["quantization"] == "float32"), None)
     for m in models:
-        use_ref = ref is not None and ref is not m
+        # An explicit Keras reference is what the user asked everything to be compared with.
+        own = None if ref is not None and ref["kind"] == "keras" else _float_sibling(m, models)
+        use = own or (ref if ref is not None and ref is not m else None)
         m["accuracy"] = accuracy.accuracy_report(
-            data.y_test, preds[m["name"]], preds[ref["name"]] if use_ref else None,
-            ref["name"] if use_ref else None)
+            data.y_test, preds[m["name"]], preds[use["name"]] if use else None,
+            use["name"] if use else None)
     doc: dict[str, Any] = {"schema_version": report.SCHEMA_VERSION, "kind": report.KIND,
                            "quick": settings.quick, "settings": settings.to_json(),
                            "environment": env, "reference": ref["name"] if ref else None,

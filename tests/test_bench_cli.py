@@ -187,3 +187,21 @@ def test_a_keras_model_joins_as_the_reference_row(tmp_path: Path) -> None:
     assert set(keras_row["latency"]["single_image_ms"]) == {"default"}
     assert doc["models"][0]["accuracy"]["reference"] == "tiny"
     assert "| tiny (keras) |" in (tmp_path / "o" / "benchmark.md").read_text()
+
+
+def test_int8_is_compared_with_its_own_float_model() -> None:
+    """With two architectures in one run, agreement pairs models converted from one .keras."""
+    from digitedge.benchmarks.suite import _float_sibling
+
+    def entry(name: str, quant: str, sha: str | None) -> dict:
+        return {"name": name, "quantization": quant,
+                "manifest": {"keras_model": {"sha256": sha}} if sha else None}
+
+    cnn8, cnn32 = entry("cnn8", "int8", "a"), entry("cnn32", "float32", "a")
+    mlp8, mlp32 = entry("mlp8", "int8", "b"), entry("mlp32", "float32", "b")
+    bare = entry("bare", "int8", None)
+    models = [cnn8, cnn32, mlp8, mlp32, bare]
+    assert _float_sibling(mlp8, models) is mlp32
+    assert _float_sibling(cnn8, models) is cnn32
+    assert _float_sibling(cnn32, models) is None  # a float model is its own reference
+    assert _float_sibling(bare, models) is None  # no manifest: falls back to the run's float
