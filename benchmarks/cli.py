@@ -17,6 +17,7 @@ from typing import Any
 from digitedge.atomic import write_text
 from digitedge.benchmarks import envinfo, plots, report
 from digitedge.benchmarks.suite import Settings, run_suite
+from digitedge.convert.converter import check_keras_file
 from digitedge.edge_runtime.backends import BACKENDS
 from digitedge.edge_runtime.manifest import DEFAULT_MODELS, resolve_model_path
 from digitedge.errors import DigitEdgeError
@@ -86,6 +87,11 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             raise DigitEdgeError(f"{p}: --models takes .tflite files and at most one .keras")
     if sum(p.suffix == ".keras" for p in models) > 1:
         raise DigitEdgeError("--models takes at most one .keras reference model")
+    for p in models:
+        if p.suffix == ".keras":  # refuse a wrong file before any model is timed
+            check_keras_file(p)
+    if args.seed < 0:
+        raise DigitEdgeError(f"--seed must be >= 0, got {args.seed}")
     return Settings(models=models, threads=threads, runs=_resolve(args, "runs"),
                     warmup=_resolve(args, "warmup"), scenes=_resolve(args, "scenes"),
                     frames=_resolve(args, "frames"),

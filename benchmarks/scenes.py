@@ -287,11 +287,20 @@ def write_scenes(out_dir: str | Path, scenes: Iterable[Scene], seed: int, profil
     """Write each scene's image, then truth.jsonl and meta.json; returns the scene count.
 
     Images are PNG, or the scene's own JPEG bytes when it went through JPEG (so the file
-    decodes to exactly `Scene.image`). Every file is written atomically and truth.jsonl
-    last, so an interrupted run leaves no truth file that names missing images; scene_NNNNN
+    decodes to exactly `Scene.image`). Every file is written atomically; an earlier set's
+    truth.jsonl and meta.json are removed first and the new ones written last, so an
+    interrupted run leaves no truth file that does not match its images; scene_NNNNN
     images of an earlier run that this set does not include are deleted.
     """
     out = Path(out_dir)
+    # An earlier set's truth must not outlive its images: were this run interrupted, the old
+    # truth.jsonl would describe the new images.
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for old in ("truth.jsonl", "meta.json"):
+            (out / old).unlink(missing_ok=True)
+    except OSError as exc:
+        raise DigitEdgeError(f"cannot write scenes to {out}: {exc.strerror or exc}") from None
     rows, size = [], None
     for i, scene in enumerate(scenes):
         size = [int(scene.image.shape[1]), int(scene.image.shape[0])]

@@ -64,8 +64,9 @@ def _keras_predict(path: Path) -> Callable[[np.ndarray], np.ndarray]:
     .keras file was asked for, so the device path never needs TensorFlow."""
     if importlib.util.find_spec("keras") is None or importlib.util.find_spec("tensorflow") is None:
         raise needs_tensorflow(f"the Keras reference model {path}")
-    keras = importlib.import_module("keras")
-    model = keras.models.load_model(path, compile=False)
+    # The conversion stage's loader checks the file and the model's shape with one-line errors.
+    converter = importlib.import_module("digitedge.convert.converter")
+    model = converter.load_keras_model(path)
     return lambda x: np.asarray(model(np.asarray(x, dtype=np.float32), training=False))
 
 
@@ -152,11 +153,13 @@ def read_scenes(settings: Settings, data: MnistData, readers: dict[str, Any],
 
 def int8_vs_float(models: list[dict[str, Any]], preds: dict[str, np.ndarray],
                   all_key: str) -> dict[str, Any] | None:
-    """int8 against float32 TFLite (the first of each): accuracy, agreement, speed and size
+    """int8 against float32 TFLite (the first int8 and its own float32, else the first float32):
+    accuracy, agreement, speed and size
     ratios, and whether int8 is slower here (it can be, on CPUs without fast int8 kernels)."""
     tfl = [m for m in models if m["kind"] == "tflite"]
     q = next((m for m in tfl if m["quantization"] == "int8"), None)
-    f = next((m for m in tfl if m["quantization"] == "float32"), None)
+    f = (_float_sibling(q, tfl) if q is not None else None) or next(
+        (m for m in tfl if m["quantization"] == "float32"), None)
     if q is None or f is None:
         return None
     hq, hf = report.headline(q, all_key), report.headline(f, all_key)

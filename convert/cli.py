@@ -59,7 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the calibration draw")
     parser.add_argument("--quantizer", type=str, choices=QUANTIZERS, default="converter",
                         help="converter = tf.lite.TFLiteConverter; ai-edge = AI Edge Quantizer "
-                             "on the float32 model (pip install ai-edge-quantizer)")
+                             "on the float32 model (pip install 'digitedge[aeq]': "
+                             "litert-quantizer)")
 
 
 def _check_args(args: argparse.Namespace) -> ConvertOptions:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import platform
 from datetime import datetime, timezone
 from importlib import metadata
@@ -36,7 +37,8 @@ PREPROCESSING = {
     "note": "feed raw pixels; the model rescales inside and TFLiteModel quantizes to the input",
 }
 LABELS = [str(d) for d in range(10)]
-_VERSIONED = ("digitedge", "tensorflow", "keras", "numpy", "ai-edge-litert", "ai-edge-quantizer")
+_VERSIONED = ("digitedge", "tensorflow", "keras", "numpy", "ai-edge-litert", "litert-quantizer",
+              "ai-edge-quantizer")
 
 
 def library_versions() -> dict[str, str]:
@@ -108,11 +110,18 @@ def write_model_and_manifest(out: Path, model_bytes: bytes, manifest: dict[str, 
     """Write FILE.tflite then FILE.json, each via temp + rename; on failure leave neither new.
 
     Both temporary files are complete before the first rename, so the only window is between
-    two renames; if the manifest's rename fails, the new model is removed again.
+    two renames; if the manifest's rename fails, the model that was there before (kept as a
+    hard link) is put back, or the new model is removed when there was none.
     """
     check_manifest(manifest, model_bytes)
     json_path = manifest_path(out)
     text = json.dumps(manifest, indent=2, sort_keys=False) + "\n"
+    backup = out.with_name(f".{out.name}.previous")
+    backup.unlink(missing_ok=True)
+    try:
+        os.link(out, backup)
+    except OSError:  # no previous model, or a file system without hard links
+        backup = None
     model_renamed = False
     try:
         with atomic_path(json_path) as tmp_json:
@@ -122,6 +131,12 @@ def write_model_and_manifest(out: Path, model_bytes: bytes, manifest: dict[str, 
             model_renamed = True
     except BaseException:
         if model_renamed:
-            out.unlink(missing_ok=True)
+            if backup is not None:
+                os.replace(backup, out)
+            else:
+                out.unlink(missing_ok=True)
         raise
+    finally:
+        if backup is not None:
+            backup.unlink(missing_ok=True)
     return json_path

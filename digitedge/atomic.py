@@ -8,6 +8,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from digitedge.errors import DigitEdgeError
+
 
 @contextlib.contextmanager
 def atomic_path(dest: str | os.PathLike[str], suffix: str | None = None) -> Iterator[Path]:
@@ -18,11 +20,14 @@ def atomic_path(dest: str | os.PathLike[str], suffix: str | None = None) -> Iter
     matplotlib, OpenCV) choose the format from the file name.
     """
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{dest.name}.", suffix=suffix if suffix is not None else dest.suffix,
-        dir=dest.parent,
-    )
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{dest.name}.", suffix=suffix if suffix is not None else dest.suffix,
+            dir=dest.parent,
+        )
+    except OSError as exc:
+        raise _cannot_write(dest, exc) from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -32,9 +37,16 @@ def atomic_path(dest: str | os.PathLike[str], suffix: str | None = None) -> Iter
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, dest)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise _cannot_write(dest, exc) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _cannot_write(dest: Path, exc: OSError) -> DigitEdgeError:
+    return DigitEdgeError(f"cannot write {dest}: {exc.strerror or exc}")
 
 
 def write_bytes(dest: str | os.PathLike[str], data: bytes) -> None:

@@ -62,6 +62,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DigitEdgeError as exc:
         print(f"digitedge: error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a file-system failure no stage turned into a DigitEdgeError
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"digitedge: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("digitedge: interrupted", file=sys.stderr)
         return 130

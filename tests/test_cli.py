@@ -41,3 +41,13 @@ def test_unknown_subcommand_is_usage_error(capsys: pytest.CaptureFixture[str]) -
         main(["fly"])
     assert exc.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_unwritable_output_is_one_line(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An output path under a regular file fails with one line, not a traceback."""
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["scenes", "--out", str(blocker / "scenes"), "--n", "1"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("digitedge: error: ") and "\n" not in err
+    assert "Traceback" not in err

@@ -173,9 +173,33 @@ def test_failed_manifest_rename_leaves_neither(tmp_path: Path,
         real_replace(src, dst)
 
     monkeypatch.setattr("digitedge.atomic.os.replace", refuse_json)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(DigitEdgeError, match="disk full"):
         write_model_and_manifest(tmp_path / "m.tflite", model_bytes, manifest)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_manifest_rename_puts_the_previous_model_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replacing a model whose manifest then cannot be written must not lose the old model."""
+    old_model, old_manifest = b"old model", b'{"old": true}'
+    (tmp_path / "m.tflite").write_bytes(old_model)
+    (tmp_path / "m.json").write_bytes(old_manifest)
+    model_bytes = b"new model"
+    manifest = {key: {} for key in REQUIRED_KEYS}
+    manifest["model"] = {"sha256": hashlib.sha256(model_bytes).hexdigest()}
+    real_replace = os.replace
+
+    def refuse_json(src, dst):
+        if str(dst).endswith(".json"):
+            raise OSError("disk full")
+        real_replace(src, dst)
+
+    monkeypatch.setattr("digitedge.atomic.os.replace", refuse_json)
+    with pytest.raises(DigitEdgeError, match="disk full"):
+        write_model_and_manifest(tmp_path / "m.tflite", model_bytes, manifest)
+    assert (tmp_path / "m.tflite").read_bytes() == old_model
+    assert (tmp_path / "m.json").read_bytes() == old_manifest
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.tflite"]
 
 
 @pytest.mark.parametrize("kind", ["text", "zip", "bad-config", "suffix"])
