@@ -18,15 +18,18 @@ import importlib.abc, json, sys
 BLOCKED = {blocked!r}
 
 class Block(importlib.abc.MetaPathFinder):
+    tried = set()  # every attempt, so a fallback that swallows ImportError is still caught
+
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] in BLOCKED:
+            Block.tried.add(name)
             raise ImportError(f"{{name}} is blocked in this test")
         return None
 
 sys.meta_path.insert(0, Block())
 from digitedge.cli import main
 code = main({argv!r})
-loaded = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
+loaded = sorted({{m for m in sys.modules if m.split(".")[0] in BLOCKED}} | Block.tried)
 print("MODULES " + json.dumps(loaded))
 sys.exit(code)
 """
@@ -56,3 +59,12 @@ def test_read_runs_without_tensorflow() -> None:
     assert json.loads(lines[-1][len("MODULES "):]) == []
     texts = [json.loads(line)["text"] for line in lines[:-1]]
     assert texts == ["4071", "358\n6290"]
+
+
+def test_live_runs_without_tensorflow() -> None:
+    proc = run_blocked(["live", "--source", str(DATA / "single_digit.jpg"), "--max-frames", "1",
+                        "--stable-frames", "1", "--json-lines", "--no-display"])
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert json.loads(lines[-1][len("MODULES "):]) == []
+    assert [json.loads(line)["text"] for line in lines[:-1]] == ["8"]
