@@ -19,6 +19,7 @@ import cv2  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+from digitedge.benchmarks.accuracy import confusion_matrix  # noqa: E402
 from digitedge.train.augment import AugmentParams, augment_batch, get_params  # noqa: E402
 from digitedge.train.config import TrainConfig  # noqa: E402
 from digitedge.train.data import MnistData  # noqa: E402
@@ -61,13 +62,6 @@ def split_validation(n: int, size: int, seed: int) -> Split:
     size = max(1, min(size, n // 10))
     order = np.random.default_rng(seed).permutation(n)
     return Split(train=np.sort(order[:-size]), val=np.sort(order[-size:]))
-
-
-def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, classes: int = 10) -> np.ndarray:
-    """Counts of (true, predicted) pairs; rows are true labels."""
-    matrix = np.zeros((classes, classes), dtype=np.int64)
-    np.add.at(matrix, (y_true.astype(np.int64), y_pred.astype(np.int64)), 1)
-    return matrix
 
 
 def score_probabilities(probs: np.ndarray, labels: np.ndarray) -> TestMetrics:
