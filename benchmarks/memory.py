@@ -42,7 +42,8 @@ def _maxrss_kb() -> int | None:
     return value // 1024 if sys.platform == "darwin" else value  # macOS reports bytes
 
 
-def measure(model_path: str, threads: int | None, batch: int) -> dict[str, Any]:
+def measure(model_path: str, threads: int | None, batch: int,
+            backend: str | None = None) -> dict[str, Any]:
     """Import, load `model_path`, classify one batch; report memory and the cold-start time."""
     t0 = time.perf_counter()
     import numpy as np  # noqa: PLC0415 - the import cost is part of what is measured
@@ -50,10 +51,10 @@ def measure(model_path: str, threads: int | None, batch: int) -> dict[str, Any]:
     from digitedge.edge_runtime.backends import load_backend  # noqa: PLC0415
     from digitedge.edge_runtime.model import TFLiteModel  # noqa: PLC0415
 
-    load_backend()
+    load_backend(backend)
     t1 = time.perf_counter()
     baseline_rss = _status_kb("VmRSS")
-    model = TFLiteModel(model_path, threads=threads)
+    model = TFLiteModel(model_path, threads=threads, backend=backend)
     t2 = time.perf_counter()
     model.predict(np.zeros((batch, 28, 28), dtype=np.uint8))
     peak = _status_kb("VmHWM")
@@ -70,12 +71,15 @@ def measure(model_path: str, threads: int | None, batch: int) -> dict[str, Any]:
 
 
 def measure_in_subprocess(model_path: str | Path, threads: int | None = None,
-                          batch: int = 256, timeout: float = 120.0) -> dict[str, Any]:
+                          batch: int = 256, timeout: float = 120.0,
+                          backend: str | None = None) -> dict[str, Any]:
     """Run `measure` in a fresh interpreter; on failure the dict carries an "error" string."""
     cmd = [sys.executable, "-m", "digitedge.benchmarks.memory", str(model_path),
            "--batch", str(batch)]
     if threads:
         cmd += ["--threads", str(threads)]
+    if backend:
+        cmd += ["--backend", backend]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -93,8 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("model", type=str, help="the .tflite model to load")
     parser.add_argument("--threads", type=int, default=None, help="interpreter threads")
     parser.add_argument("--batch", type=int, default=256, help="digits classified at once")
+    parser.add_argument("--backend", type=str, default=None, help="interpreter backend")
     args = parser.parse_args(argv)
-    print(json.dumps(measure(args.model, args.threads, args.batch)))
+    print(json.dumps(measure(args.model, args.threads, args.batch, args.backend)))
     return 0
 
 

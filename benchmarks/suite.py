@@ -213,7 +213,8 @@ def run_suite(settings: Settings, data: MnistData, progress: Progress
                                          progress=progress)
             if settings.memory:
                 progress(f"{name}: peak memory in a fresh process")
-                entry["memory"] = memory.measure_in_subprocess(path, max(settings.threads))
+                entry["memory"] = memory.measure_in_subprocess(path, max(settings.threads),
+                                                               backend=settings.backend)
         entry["latency"], samples[name] = lat.to_json(), lat.samples_ms
         progress(f"{name}: classifying {len(data.y_test)} test digits")
         preds[name] = accuracy.predict_in_batches(predict, data.x_test)
