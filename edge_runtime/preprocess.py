@@ -21,6 +21,7 @@ class InkImage(NamedTuple):
     threshold: int  # the strength level that separated ink from background
     dark_ink: bool  # True: dark ink on a light ground; False: light ink on a dark ground
     polarity_margin: float = float("inf")  # winning polarity vote / losing one (inf if forced)
+    surround: np.ndarray | None = None  # bool (H, W): table / page-edge region (see `surround`)
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -99,6 +100,31 @@ def polarity_votes(dev: np.ndarray, noise: float) -> tuple[float, float]:
     return dark, light
 
 
+def surround(mask: np.ndarray, max_frac: float = 0.7) -> np.ndarray:
+    """Bool mask of the components of `mask` that touch the image border or span more than
+    `max_frac` of its width or height: a table or the sheet's edge around a photographed
+    page, a shadow's rim, never a digit (digits are written inside the page, smaller).
+
+    The Otsu level leaves these out: a dark table around a bright sheet is a huge "dark ink"
+    region that would otherwise raise the threshold far above faint pencil strokes. (Leaving
+    them out of the polarity vote too measured worse.)
+    """
+    full_h, full_w = mask.shape
+    # a coarse region is enough: work at half size (2x2 max-pool keeps thin links) for speed
+    half = cv2.resize(mask.astype(np.uint8) * 255, (max(1, full_w // 2), max(1, full_h // 2)),
+                      interpolation=cv2.INTER_AREA) > 0
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(half.astype(np.uint8), connectivity=8)
+    h, w = half.shape
+    x, y, bw, bh = stats[:, 0], stats[:, 1], stats[:, 2], stats[:, 3]
+    big = (x == 0) | (y == 0) | (x + bw == w) | (y + bh == h) \
+        | (bw > max_frac * w) | (bh > max_frac * h)
+    big[0] = False
+    if not big.any():
+        return np.zeros(mask.shape, dtype=bool)
+    region = big.astype(np.uint8)[labels]
+    return cv2.resize(region, (full_w, full_h), interpolation=cv2.INTER_NEAREST) > 0
+
+
 def choose_polarity(dev: np.ndarray, noise: float) -> bool:
     """True when the ink is darker than its background (pen on paper), False for chalk.
 
@@ -131,6 +157,24 @@ def ink_strength(dev: np.ndarray, background: np.ndarray, dark_ink: bool) -> np.
     else:
         rel = dev.astype(np.float32) / np.maximum(255.0 - bg, 24.0)
     return np.clip(rel * 255.0, 0, 255).astype(np.uint8)
+
+
+def local_floor(strength: np.ndarray, background: np.ndarray, dark_ink: bool, min_dev: float,
+                floor: float, min_contrast: float) -> np.ndarray:
+    """Scale `strength` down where the surface is darker than the page (for chalk: lighter).
+
+    Relative contrast divides the sensor noise by the local brightness, so on a dark table
+    or in a deep shadow the noise and texture reach strengths that real ink has on the page.
+    A departure must be `min_dev` grey levels (several noise sigmas) wherever it is: the
+    local floor is that departure in strength units, and strength is scaled by
+    floor / local floor where the local floor is higher, so one threshold serves both.
+    """
+    darkest = int(background.min()) if dark_ink else 255 - int(background.max())
+    if max(min_contrast, min_dev * 255.0 / max(darkest, 24.0)) <= floor:
+        return strength  # no part of the surface is darker than the page's floor allows
+    room = background.astype(np.float32) if dark_ink else 255.0 - background.astype(np.float32)
+    local = np.maximum(min_contrast, min_dev * 255.0 / np.maximum(room, 24.0))
+    return (strength * np.minimum(1.0, floor / local)).astype(np.uint8)
 
 
 def hysteresis(strength: np.ndarray, low: int, high: int) -> np.ndarray:
@@ -184,19 +228,27 @@ def binarize(gray: np.ndarray, *, median_size: int = 3, background_frac: float =
     dev = deviation(smooth, background)
     noise = noise_level(dev)
     margin = float("inf")
+    t = max(3.0 * noise, 8.0)
     if dark_ink is None:
         dark, light = polarity_votes(dev, noise)
         dark_ink = dark >= light
         margin = max(dark, light) / max(min(dark, light), 1e-6)
+    # the table or page edge around a photographed sheet: left out of the Otsu statistics
+    around = surround(dev < -t if dark_ink else dev > t)
     strength = ink_strength(dev, background, dark_ink)
-    # relative noise: the deviation noise in strength units
-    bg_level = float(np.median(background))
+    # the noise in strength units, on the page: ink is written on the brighter part of the
+    # frame (a dark table or a shadowed margin can cover half of it), so the page's level is
+    # taken at the 75th percentile of the background, not the median
+    bg_level = float(np.percentile(background[::4, ::4], 75 if dark_ink else 25))
     room = bg_level if dark_ink else 255.0 - bg_level
-    noise_strength = noise * 255.0 / max(room, 24.0)
-    floor = max(float(min_contrast), noise_factor * noise_strength)
+    floor = max(float(min_contrast), noise_factor * noise * 255.0 / max(room, 24.0))
+    strength = local_floor(strength, background, dark_ink, noise * noise_factor, floor,
+                           float(min_contrast))
     # Otsu separates strong ink from paper texture; the floor keeps a blank page blank
-    high = max(otsu_threshold(strength), int(floor))
+    inside = strength[~around]
+    level = otsu_threshold(inside.reshape(-1, 1)) if inside.size else 255
+    high = max(level, int(floor))
     low = max(int(floor * 0.6), high // 2)
     mask = hysteresis(strength, low, high)
     mask = close_strokes(mask, close_size)
-    return InkImage(strength, mask, low, dark_ink, margin)
+    return InkImage(strength, mask, low, dark_ink, margin, around)

@@ -223,18 +223,32 @@ def two_way_split(labels: np.ndarray, blob: Blob, min_aspect: float = 0.85,
     return tuple(pieces)
 
 
-def segment(mask: np.ndarray, cfg: SegmentConfig | None = None) -> Segmentation:
-    """Ink mask -> digit candidates in reading order."""
+def segment(mask: np.ndarray, cfg: SegmentConfig | None = None,
+            surround: np.ndarray | None = None) -> Segmentation:
+    """Ink mask -> digit candidates in reading order.
+
+    `surround` (optional, bool like `mask`): the table or page-edge region found by
+    `preprocess.surround`; blobs lying mostly inside it are obstacles, not digits.
+    """
     cfg = cfg or SegmentConfig()
     shape = mask.shape[:2]
     labels, blobs = components(mask)
     components_all = list(blobs)
     empty = Segmentation(labels, (), ())
+    outside = set() if surround is None else in_surround(labels, blobs, surround)
     # pieces: anything bigger than a speck that is not the page edge or a frame
-    edges = [b for b in blobs if edge_or_frame(b, shape, cfg)]
-    pieces = [b for b in blobs if b.area >= 3 and not edge_or_frame(b, shape, cfg)]
+    edges = [b for b in blobs if edge_or_frame(b, shape, cfg) or b.parts[0] in outside]
+    pieces = [b for b in blobs if b.area >= 3 and not edge_or_frame(b, shape, cfg)
+              and b.parts[0] not in outside]
     # digit-sized blobs, counting a run of touching digits (split later) as one
     whole = [b for b in pieces if plausible(b, shape, cfg._replace(max_wide_aspect=6.0))]
+    bands = [b for b in whole if page_edge_band(b, shape)]
+    if len(whole) - len(bands) >= 2:
+        # the strip of table along a sheet's edge, not a digit: with other candidates
+        # around, it must not set the digit height (a lone close-up "1" is kept)
+        edges += bands
+        whole = [b for b in whole if b not in bands]
+        pieces = [b for b in pieces if b not in bands]
     if not whole:
         return empty
     ref = reference_height(whole)
@@ -246,10 +260,55 @@ def segment(mask: np.ndarray, cfg: SegmentConfig | None = None) -> Segmentation:
     blobs = size_outliers(labels, [b for b in blobs if plausible(b, shape, cfg)], cfg)
     blobs = vertical_dashes(near_obstacles(labels, blobs, edges, int(0.15 * ref)))
     blobs = cluttered(labels, blobs, components_all, ref)
+    blobs = fat_blobs(labels, blobs)
     lines = line_outliers(group_lines(blobs), cfg)
     ordered = tuple(b for line in lines for b in line)
     line_ids = tuple(i for i, line in enumerate(lines) for _ in line)
     return Segmentation(labels, ordered, line_ids)
+
+
+def fat_blobs(labels: np.ndarray, blobs: list[Blob], ratio: float = 2.5) -> list[Blob]:
+    """Drop smudges: blobs whose stroke (2 x area / perimeter) is over `ratio` times the
+    other candidates' and over a fifth of their own smaller side. One pen writes every digit
+    of a note; a smudge or a thumbprint is all "stroke"."""
+    if len(blobs) < 2:
+        return blobs
+    widths = [stroke_width(blob_mask(labels, b)) for b in blobs]
+    ref = sorted(widths)[(len(widths) - 1) // 2]  # lower median: with two, the thinner
+    return [b for b, sw in zip(blobs, widths, strict=True)
+            if not (sw > ratio * ref and sw > 0.2 * min(b.box.w, b.box.h))]
+
+
+def page_edge_band(blob: Blob, shape: tuple[int, int]) -> bool:
+    """A long thin blob spanning more than half the image: a sheet edge or a rule."""
+    w, h = blob.box.w, blob.box.h
+    return (h > 0.5 * shape[0] and w < 0.3 * h) or (w > 0.5 * shape[1] and h < 0.3 * w)
+
+
+def in_surround(labels: np.ndarray, blobs: list[Blob], surround: np.ndarray) -> set[int]:
+    """Labels of the one-part blobs with at least half their ink inside `surround`, or, when
+    the surround rings a sheet, beyond it (on the table: wood grain, not writing)."""
+    if not surround.any():
+        return set()
+    full_h, full_w = surround.shape
+    # at half size (2x2 max-pool), a 3x3 dilation closes gaps of ~5 px in the ring
+    region = cv2.resize(surround.astype(np.uint8) * 255, (max(1, full_w // 2),
+                        max(1, full_h // 2)), interpolation=cv2.INTER_AREA) > 0
+    region = cv2.dilate(region.astype(np.uint8), np.ones((3, 3), np.uint8))
+    n, zones, stats, _ = cv2.connectedComponentsWithStats(1 - region, connectivity=4)
+    h, w = region.shape
+    x, y, zw, zh, area = (stats[:, i] for i in range(5))
+    border = (x == 0) | (y == 0) | (x + zw == w) | (y + zh == h)
+    sheet = ~border & (area > 0.05 * h * w)
+    sheet[0] = False
+    away = surround
+    if sheet[1:].any():
+        border[0] = False
+        beyond = (border[zones] & (region == 0)).astype(np.uint8)
+        away = surround | (cv2.resize(beyond, (full_w, full_h),
+                                      interpolation=cv2.INTER_NEAREST) > 0)
+    inside = np.bincount(labels[away & (labels > 0)], minlength=len(blobs) + 1)
+    return {b.parts[0] for b in blobs if inside[b.parts[0]] >= 0.5 * b.area}
 
 
 def blob_mask(labels: np.ndarray, blob: Blob) -> np.ndarray:

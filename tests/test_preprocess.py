@@ -11,6 +11,8 @@ from digitedge.edge_runtime.preprocess import (
     close_strokes,
     hysteresis,
     limit_size,
+    local_floor,
+    surround,
     to_gray,
 )
 
@@ -88,3 +90,43 @@ def test_limit_size_shrinks_only_large_images() -> None:
     assert small.shape == (100, 80) and scale == 1.0
     shrunk, scale = limit_size(np.zeros((1000, 400), np.uint8), 200)
     assert shrunk.shape == (200, 80) and scale == pytest.approx(0.2)
+
+
+def sheet_on_table(rng: np.random.Generator, ink: int) -> np.ndarray:
+    """A bright sheet on a dark, grainy table, with a thin pen '0' and '1' on the sheet."""
+    img = rng.normal(45, 10, (240, 320)).clip(0, 255).astype(np.uint8)  # the table
+    img[40:200, 60:260] = 200
+    cv2.ellipse(img, (130, 120), (14, 22), 0, 0, 360, ink, 2)
+    cv2.line(img, (190, 98), (190, 142), ink, 2)
+    return img
+
+
+def test_faint_pen_on_a_sheet_lying_on_a_dark_table_is_found(
+        rng: np.random.Generator) -> None:
+    # the table around the sheet must not raise the threshold above the pen strokes
+    # (polarity forced: choosing it on such a frame is a separate, known-weak decision)
+    result = binarize(sheet_on_table(rng, ink=150), dark_ink=True)
+    strokes = sheet_on_table(np.random.default_rng(0), ink=0) == 0
+    assert (result.mask[strokes] > 0).mean() > 0.7
+    assert result.surround is not None and not result.surround[120, 130]
+
+
+def test_surround_is_what_touches_the_border_or_spans_the_frame() -> None:
+    mask = np.zeros((100, 100), bool)
+    mask[0:10, :] = True  # a band along the top edge
+    mask[40:60, 40:50] = True  # a digit-sized blob inside
+    mask[20:95, 15:17] = True  # a long line, not touching the border, 75% of the height
+    region = surround(mask)
+    assert region[5, 50] and region[50, 16]
+    assert not region[50, 45]
+
+
+def test_local_floor_damps_strength_only_where_the_surface_is_darker() -> None:
+    strength = np.full((40, 80), 100, np.uint8)
+    background = np.full((40, 80), 200, np.uint8)
+    background[:, 40:] = 40  # a dark table on the right
+    out = local_floor(strength, background, True, min_dev=20.0, floor=30.0, min_contrast=30.0)
+    assert (out[:, :32] == 100).all()  # the factor is smooth: the boundary is a ramp
+    assert (out[:, 48:] < 60).all()
+    assert local_floor(strength, np.full((40, 80), 200, np.uint8), True, min_dev=20.0,
+                       floor=30.0, min_contrast=30.0) is strength  # nothing darker: untouched

@@ -112,3 +112,47 @@ def test_model_can_be_given_as_path_or_object(reader: DigitReader) -> None:
     assert isinstance(DigitReader(str(reader.model.path)).model, TFLiteModel)
     with pytest.raises(DigitEdgeError):
         DigitReader("/nonexistent/model.tflite")
+
+
+# The bundled int8 CNN read these 20 + 20 scenes at (per digit, exact, images with a false
+# digit) basic 98.9% / 95% / 5%, wild 87.5% / 55% / 15% (2026-11-24, reader2_results.md).
+# The floors sit ~8-10 points below, so a model swap or a small change passes and a real
+# regression in preprocessing or segmentation fails.
+SCENE_FLOORS = {
+    # profile: (least per-digit accuracy, least exact match, most images with a false digit)
+    "basic": (0.90, 0.85, 0.15),
+    "wild": (0.78, 0.45, 0.25),
+}
+
+
+@pytest.mark.parametrize("profile", ["basic", "wild"])
+def test_generated_scenes_stay_above_floors(reader: DigitReader, sample: MnistData,
+                                            profile: str) -> None:
+    from digitedge.benchmarks.scene_score import score_scenes
+    from digitedge.benchmarks.scenes import generate_scenes
+
+    scenes = generate_scenes(20, 11, sample.x_test, sample.y_test, profile=profile)
+    res = score_scenes(reader.read, scenes)
+    per_digit, exact, false_images = SCENE_FLOORS[profile]
+    summary = {k: res[k] for k in res if not isinstance(res[k], dict)}
+    assert res["per_digit_accuracy"] >= per_digit, summary
+    assert res["exact_match"] >= exact, summary
+    assert res["images_with_false_digits"] <= false_images, summary
+
+
+def test_digits_on_a_sheet_lying_on_a_dark_table(reader: DigitReader,
+                                                 sample: MnistData) -> None:
+    # a phone photo of a note on a desk: the dark table around the sheet must neither
+    # raise the ink threshold above thin pen strokes nor set the digit height
+    rng = np.random.default_rng(3)
+    table = rng.normal(50, 12, (480, 640)).clip(0, 255).astype(np.uint8)
+    table[60:420, 90:560] = rng.normal(205, 4, (360, 470)).clip(0, 255).astype(np.uint8)
+    digits = [i for i in range(len(sample.y_test)) if sample.y_test[i] in (3, 4, 7)][:3]
+    for k, i in enumerate(digits):
+        big = cv2.resize(sample.x_test[i], (40, 40), interpolation=cv2.INTER_LINEAR)
+        y0, x0 = 200, 220 + 45 * k
+        patch = table[y0:y0 + 40, x0:x0 + 40]
+        table[y0:y0 + 40, x0:x0 + 40] = np.minimum(patch, 205 - (big * 0.55).astype(np.uint8))
+    image = cv2.GaussianBlur(table, (0, 0), 0.8)
+    expected = "".join(str(int(sample.y_test[i])) for i in digits)
+    assert reader.read(image).text == expected

@@ -155,3 +155,32 @@ def test_two_way_split_offers_a_cut_for_a_squarish_pair_only() -> None:
     cv2.line(ring, (50, 70), (75, 70), 255, 4)  # a '0' with a bar through it: no thin neck
     one = segment(ring)
     assert two_way_split(one.labels, one.blobs[0]) is None
+
+
+def test_table_strip_along_a_sheet_edge_does_not_hide_the_digits() -> None:
+    # a thick ragged strip along one side (more ink than the digits, not at the border)
+    # would otherwise set the typical digit height and drop every real digit as too small
+    mask = blank((240, 320))
+    mask[20:220, 290:310] = 255
+    for x in (60, 110, 160):
+        digit(mask, x, 100, h=30)
+    found = boxes(mask)
+    assert len(found) == 3 and all(b[3] < 40 for b in found)
+
+
+def test_blobs_inside_the_surround_are_not_digits() -> None:
+    mask = blank()
+    digit(mask, 40, 60)
+    digit(mask, 200, 60)
+    surround = np.zeros(mask.shape, bool)
+    surround[:, 180:] = True  # e.g. the table beyond the page edge
+    found = [tuple(b.box) for b in segment(mask, surround=surround).blobs]
+    assert len(found) == 1 and found[0][0] < 100
+
+
+def test_a_smudge_beside_a_pen_digit_is_dropped() -> None:
+    mask = blank()
+    digit(mask, 40, 60)
+    cv2.ellipse(mask, (200, 80), (22, 9), 45, 0, 360, 255, -1)  # a filled, slanted smudge
+    found = boxes(mask)
+    assert len(found) == 1 and found[0][0] < 100
