@@ -11,6 +11,8 @@ import argparse
 import logging
 from pathlib import Path
 
+from digitedge.edge_runtime.read_cli import confidence_arg
+
 log = logging.getLogger(__name__)
 
 
@@ -20,12 +22,6 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
 
-
-def _fraction(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must lie in 0-1, got {value}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="stop after this many processed frames")
     parser.add_argument("--stable-frames", type=_positive_int, default=3,
                         help="consecutive identical readings needed before one is reported")
-    parser.add_argument("--min-confidence", type=_fraction, default=0.5,
+    parser.add_argument("--min-confidence", type=confidence_arg, default=0.5,
                         help="reject digits the model is less sure of than this")
     parser.add_argument("--loop", action="store_true", help="replay a video file forever")
     parser.add_argument("--realtime", action="store_true",

@@ -20,7 +20,8 @@ from digitedge.edge_runtime.imageio import DEFAULT_MAX_PIXELS
 from digitedge.errors import DigitEdgeError
 
 
-def _confidence(text: str) -> float:
+def confidence_arg(text: str) -> float:
+    """argparse type of --min-confidence (read and live): a probability from 0 to 1."""
     value = float(text)
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
@@ -40,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write the image with boxes, labels and confidences")
     parser.add_argument("--debug-crops", type=Path, default=None, metavar="OUT.png",
                         help="write a mosaic of the 28x28 tensors the model saw")
-    parser.add_argument("--min-confidence", type=_confidence, default=0.5,
+    parser.add_argument("--min-confidence", type=confidence_arg, default=0.5,
                         help="digits whose probability is lower are rejected, not guessed")
     parser.add_argument("--backend", type=str, default=None,
                         choices=("ai_edge_litert", "tflite_runtime", "tensorflow"),

@@ -160,11 +160,8 @@ def test_gate_forced_drop_keeps_existing_files(tiny_model: Path, tmp_path: Path,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.tflite"]
 
 
-def test_failed_manifest_rename_leaves_neither(tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    model_bytes = b"not really a model"
-    manifest = {key: {} for key in REQUIRED_KEYS}
-    manifest["model"] = {"sha256": hashlib.sha256(model_bytes).hexdigest()}
+def _refuse_json_renames(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the manifest's final rename fail as a full disk would."""
     real_replace = os.replace
 
     def refuse_json(src, dst):
@@ -173,6 +170,14 @@ def test_failed_manifest_rename_leaves_neither(tmp_path: Path,
         real_replace(src, dst)
 
     monkeypatch.setattr("digitedge.atomic.os.replace", refuse_json)
+
+
+def test_failed_manifest_rename_leaves_neither(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    model_bytes = b"not really a model"
+    manifest = {key: {} for key in REQUIRED_KEYS}
+    manifest["model"] = {"sha256": hashlib.sha256(model_bytes).hexdigest()}
+    _refuse_json_renames(monkeypatch)
     with pytest.raises(DigitEdgeError, match="disk full"):
         write_model_and_manifest(tmp_path / "m.tflite", model_bytes, manifest)
     assert list(tmp_path.iterdir()) == []
@@ -187,14 +192,7 @@ def test_failed_manifest_rename_puts_the_previous_model_back(
     model_bytes = b"new model"
     manifest = {key: {} for key in REQUIRED_KEYS}
     manifest["model"] = {"sha256": hashlib.sha256(model_bytes).hexdigest()}
-    real_replace = os.replace
-
-    def refuse_json(src, dst):
-        if str(dst).endswith(".json"):
-            raise OSError("disk full")
-        real_replace(src, dst)
-
-    monkeypatch.setattr("digitedge.atomic.os.replace", refuse_json)
+    _refuse_json_renames(monkeypatch)
     with pytest.raises(DigitEdgeError, match="disk full"):
         write_model_and_manifest(tmp_path / "m.tflite", model_bytes, manifest)
     assert (tmp_path / "m.tflite").read_bytes() == old_model
