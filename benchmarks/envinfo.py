@@ -8,9 +8,10 @@ import platform
 import socket
 import subprocess
 import sys
-from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from digitedge.versions import dist_version
 
 # Files that say which board and CPU this is; absent (or unreadable) on most non-Linux systems.
 _CPUINFO = Path("/proc/cpuinfo")
@@ -49,12 +50,6 @@ def available_cores() -> int:
     except (AttributeError, OSError):
         return os.cpu_count() or 1
 
-
-def _version(dist: str) -> str | None:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 def git_revision() -> dict[str, Any] | None:
@@ -107,8 +102,8 @@ def collect(backend_name: str | None = None, backend_version: str | None = None,
         "backend_version": backend_version,
         "numpy": np.__version__,
         "opencv": cv2.__version__,
-        "matplotlib": _version("matplotlib"),
-        "digitedge": _version("digitedge"),
+        "matplotlib": dist_version("matplotlib"),
+        "digitedge": dist_version("digitedge"),
         "git": git_revision(),
         "threads": threads,
     }

@@ -13,7 +13,6 @@ import logging
 import os
 import platform
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from digitedge.convert.validate import ValidationReport
 from digitedge.edge_runtime.manifest import SCHEMA_VERSION, manifest_path
 from digitedge.errors import DigitEdgeError
 from digitedge.train.data import file_sha256
+from digitedge.versions import dist_version
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +44,7 @@ _VERSIONED = ("digitedge", "tensorflow", "keras", "numpy", "ai-edge-litert", "li
 def library_versions() -> dict[str, str]:
     """Versions of the libraries that shaped the model bytes (absent ones are left out)."""
     versions = {"python": platform.python_version()}
-    for dist in _VERSIONED:
-        try:
-            versions[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
+    versions.update({d: v for d in _VERSIONED if (v := dist_version(d)) is not None})
     return versions
 
 

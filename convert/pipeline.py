@@ -7,7 +7,6 @@ only tabulates), so both measure exactly the same thing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -18,6 +17,7 @@ from digitedge.convert.converter import QUANT_MODES, convert_keras
 from digitedge.convert.validate import ValidationReport, compare, run_tflite
 from digitedge.errors import DigitEdgeError
 from digitedge.train.data import MnistData
+from digitedge.versions import dist_version
 
 QUANTIZERS = ("converter", "ai-edge")
 # From the calibration sweep on the full-MNIST MLP (10k test digits, 3 seeds): every N from 10
@@ -60,13 +60,6 @@ class Conversion(NamedTuple):
     report: ValidationReport
 
 
-def _version(dist: str) -> str | None:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
-
-
 def quantize(model: Any, data: MnistData, options: ConvertOptions
              ) -> tuple[bytes, dict[str, Any], CalibrationSet | None]:
     """TFLite bytes of `model` as `options` ask, the tool used, and the calibration set drawn."""
@@ -79,11 +72,11 @@ def quantize(model: Any, data: MnistData, options: ConvertOptions
         float_bytes = convert_keras(model, "float32")
         model_bytes = aeq.quantize(float_bytes, options.quant, images)
         _, _, dist = aeq.require()
-        info = {"name": dist, "version": _version(dist), "recipe": aeq.RECIPES[options.quant],
+        info = {"name": dist, "version": dist_version(dist), "recipe": aeq.RECIPES[options.quant],
                 "float_model_from": "tf.lite.TFLiteConverter"}
     else:
         model_bytes = convert_keras(model, options.quant, images)
-        info = {"name": "tflite-converter", "version": _version("tensorflow"),
+        info = {"name": "tflite-converter", "version": dist_version("tensorflow"),
                 "api": "tf.lite.TFLiteConverter.from_keras_model"}
     return model_bytes, info, calibration
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import importlib
 import logging
-from importlib import metadata
 from typing import Any, NamedTuple
 
 from digitedge.errors import DigitEdgeError
+from digitedge.versions import dist_version
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +27,6 @@ class Backend(NamedTuple):
     interpreter_class: Any
 
 
-def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
 def load_backend(name: str | None = None) -> Backend:
     """Import the first available backend (or exactly `name`), and log which one loaded.
 
@@ -50,7 +43,7 @@ def load_backend(name: str | None = None) -> Backend:
             continue
         for part in attr.split("."):
             obj = getattr(obj, part)
-        backend = Backend(candidate, _version(dist), obj)
+        backend = Backend(candidate, dist_version(dist) or "unknown", obj)
         log.info("interpreter backend: %s %s", backend.name, backend.version)
         return backend
     if name:

@@ -160,6 +160,13 @@ def test_gate_forced_drop_keeps_existing_files(tiny_model: Path, tmp_path: Path,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.tflite"]
 
 
+def _minimal_manifest(model_bytes: bytes) -> dict:
+    """Every required key, and the sha256 of `model_bytes`: enough to pass check_manifest."""
+    manifest: dict = {key: {} for key in REQUIRED_KEYS}
+    manifest["model"] = {"sha256": hashlib.sha256(model_bytes).hexdigest()}
+    return manifest
+
+
 def _refuse_json_renames(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the manifest's final rename fail as a full disk would."""
     real_replace = os.replace
@@ -175,8 +182,7 @@ def _refuse_json_renames(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_failed_manifest_rename_leaves_neither(tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     model_bytes = b"not really a model"
-    manifest = {key: {} for key in REQUIRED_KEYS}
-    manifest["model"] = {"sha256": hashlib.sha256(model_bytes).hexdigest()}
+    manifest = _minimal_manifest(model_bytes)
     _refuse_json_renames(monkeypatch)
     with pytest.raises(DigitEdgeError, match="disk full"):
         write_model_and_manifest(tmp_path / "m.tflite", model_bytes, manifest)
@@ -190,8 +196,7 @@ def test_failed_manifest_rename_puts_the_previous_model_back(
     (tmp_path / "m.tflite").write_bytes(old_model)
     (tmp_path / "m.json").write_bytes(old_manifest)
     model_bytes = b"new model"
-    manifest = {key: {} for key in REQUIRED_KEYS}
-    manifest["model"] = {"sha256": hashlib.sha256(model_bytes).hexdigest()}
+    manifest = _minimal_manifest(model_bytes)
     _refuse_json_renames(monkeypatch)
     with pytest.raises(DigitEdgeError, match="disk full"):
         write_model_and_manifest(tmp_path / "m.tflite", model_bytes, manifest)
