@@ -150,7 +150,8 @@ class DigitReader:
         boxes = tuple(_to_input_box(seg.blobs[i].box, scale, gray.shape) for i in order)
         options = []
         for k, i in enumerate(order):
-            split = two_way_split(seg.labels, seg.blobs[i]) if cfg.try_splits else None
+            split = (two_way_split(seg.labels, seg.blobs[i], strength=ink.strength)
+                     if cfg.try_splits else None)
             if split is not None:
                 pieces = mnistify_batch([mask for _, mask in split], stroke=cfg.stroke)
                 pair = tuple(_to_input_box(box, scale, gray.shape) for box, _ in split)
@@ -163,7 +164,7 @@ class DigitReader:
         ink = binarize(work, median_size=cfg.median_size, background_frac=cfg.background_frac,
                        min_contrast=cfg.min_contrast, noise_factor=cfg.noise_factor,
                        close_size=cfg.close_size, dark_ink=dark_ink)
-        return ink, segment(ink.mask, cfg.segment, ink.surround)
+        return ink, segment(ink.mask, cfg.segment, ink.surround, ink.strength)
 
     def classify(self, batch: np.ndarray) -> np.ndarray:
         """uint8 (N, 28, 28) digits -> (N, 10) float32 probabilities, in one model call."""

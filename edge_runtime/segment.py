@@ -24,6 +24,7 @@ from digitedge.edge_runtime.blobs import (
     size_outliers,
     vertical_dashes,
 )
+from digitedge.edge_runtime.cores import core_split
 from digitedge.edge_runtime.mnistify import stroke_width
 from digitedge.edge_runtime.types import Box
 
@@ -159,8 +160,7 @@ def split_touching(labels: np.ndarray, blob: Blob, aspect: float) -> list[Blob]:
     x, y, w, h = blob.box
     if w <= aspect * h:
         return [blob]
-    region = labels[y:y + h, x:x + w]
-    own = np.isin(region, blob.parts)
+    own = np.isin(labels[y:y + h, x:x + w], blob.parts)
     n = max(2, int(round(w / (0.8 * h))))
     ink = own.sum(axis=0)
     # where two digits touch, a column crosses about one stroke; inside a wide digit (a 5
@@ -177,11 +177,22 @@ def split_touching(labels: np.ndarray, blob: Blob, aspect: float) -> list[Blob]:
         cuts.append(lo + int(best[np.argmin(np.abs(best + lo - centre))]))
     if not cuts:
         return [blob]
-    pieces = []
-    next_label = int(labels.max()) + 1
+    parts = []
     for left, right in zip([0, *cuts], [*cuts, w], strict=True):
         part = np.zeros_like(own)
         part[:, left:right] = own[:, left:right]
+        parts.append(part)
+    return relabel(labels, blob, parts)
+
+
+def relabel(labels: np.ndarray, blob: Blob, parts: list[np.ndarray]) -> list[Blob]:
+    """Give each of `parts` (bool masks over `blob`'s box) a new label in `labels` (in
+    place) and return them as blobs; empty parts are skipped."""
+    x, y = blob.box.x, blob.box.y
+    region = labels[y:y + blob.box.h, x:x + blob.box.w]
+    pieces = []
+    next_label = int(labels.max()) + 1
+    for part in parts:
         ys, xs = np.nonzero(part)
         if ys.size == 0:
             continue
@@ -192,27 +203,51 @@ def split_touching(labels: np.ndarray, blob: Blob, aspect: float) -> list[Blob]:
     return pieces
 
 
+def split_wide(labels: np.ndarray, blob: Blob, aspect: float,
+               strength: np.ndarray | None) -> list[Blob]:
+    """Cut a blob wider than `aspect` times its height into digits: by the cores of its
+    strokes when the ink strength is known (`cores.core_split`), else (or when the cores
+    do not come apart) through its least-inked columns (`split_touching`)."""
+    x, y, w, h = blob.box
+    if w <= aspect * h:
+        return [blob]
+    if strength is not None:
+        own = np.isin(labels[y:y + h, x:x + w], blob.parts)
+        parts = core_split(strength[y:y + h, x:x + w], own)
+        if parts is not None:
+            return relabel(labels, blob, parts)
+    return split_touching(labels, blob, aspect)
+
+
 def two_way_split(labels: np.ndarray, blob: Blob, min_aspect: float = 0.85,
-                  max_aspect: float = 1.25) -> tuple[tuple[Box, np.ndarray], ...] | None:
+                  max_aspect: float = 1.25, strength: np.ndarray | None = None
+                  ) -> tuple[tuple[Box, np.ndarray], ...] | None:
     """A possible cut of a squarish blob into two touching digits ("12", "95"), or None.
 
     Too narrow for `split_touching` to be sure, such a blob may be one digit or two; the
     reader classifies both readings in the same batch and keeps the more confident one.
-    Returns ((box, mask), (box, mask)) for the left and right pieces, in mask pixels.
+    With the ink `strength` the cut follows the cores of the strokes (`cores.core_split`),
+    else the least-inked column. Returns ((box, mask), (box, mask)) for the left and right
+    pieces, in mask pixels.
     """
     x, y, w, h = blob.box
     if not min_aspect * h < w <= max_aspect * h or w < 8:
         return None
     own = np.isin(labels[y:y + h, x:x + w], blob.parts)
-    ink = own.sum(axis=0)
-    lo, hi = int(0.3 * w), int(0.7 * w) + 1
-    cut = lo + int(np.argmin(ink[lo:hi]))
-    if ink[cut] > 1.2 * stroke_width(own):
-        return None
+    parts = None if strength is None else core_split(strength[y:y + h, x:x + w], own)
+    if parts is None or len(parts) != 2:
+        ink = own.sum(axis=0)
+        lo, hi = int(0.3 * w), int(0.7 * w) + 1
+        cut = lo + int(np.argmin(ink[lo:hi]))
+        if ink[cut] > 1.2 * stroke_width(own):
+            return None
+        parts = []
+        for left, right in ((0, cut), (cut, w)):
+            part = np.zeros_like(own)
+            part[:, left:right] = own[:, left:right]
+            parts.append(part)
     pieces = []
-    for left, right in ((0, cut), (cut, w)):
-        part = np.zeros_like(own)
-        part[:, left:right] = own[:, left:right]
+    for part in parts:
         ys, xs = np.nonzero(part)
         if ys.size == 0 or ys.max() - ys.min() + 1 < 0.7 * h:
             return None  # digits side by side are about as tall as each other
@@ -224,11 +259,14 @@ def two_way_split(labels: np.ndarray, blob: Blob, min_aspect: float = 0.85,
 
 
 def segment(mask: np.ndarray, cfg: SegmentConfig | None = None,
-            surround: np.ndarray | None = None) -> Segmentation:
+            surround: np.ndarray | None = None,
+            strength: np.ndarray | None = None) -> Segmentation:
     """Ink mask -> digit candidates in reading order.
 
     `surround` (optional, bool like `mask`): the table or page-edge region found by
     `preprocess.surround`; blobs lying mostly inside it are obstacles, not digits.
+    `strength` (optional, uint8 like `mask`): the ink strength the mask was thresholded
+    from; with it, touching digits are split by the cores of their strokes.
     """
     cfg = cfg or SegmentConfig()
     shape = mask.shape[:2]
@@ -256,7 +294,7 @@ def segment(mask: np.ndarray, cfg: SegmentConfig | None = None,
     pieces = [b for b in pieces if b.box.h <= cfg.max_rel_height * ref
               and not (b.box.w > 1.6 * ref and b.box.w > 3 * b.box.h) and b.box.w <= 6 * ref]
     blobs = merge_pieces(drop_containers(pieces))
-    blobs = [piece for b in blobs for piece in split_touching(labels, b, cfg.split_aspect)]
+    blobs = [piece for b in blobs for piece in split_wide(labels, b, cfg.split_aspect, strength)]
     blobs = size_outliers(labels, [b for b in blobs if plausible(b, shape, cfg)], cfg)
     blobs = vertical_dashes(near_obstacles(labels, blobs, edges, int(0.15 * ref)))
     blobs = cluttered(labels, blobs, components_all, ref)
