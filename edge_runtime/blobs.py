@@ -88,10 +88,13 @@ def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
 def reference_height(blobs: list[Blob]) -> float:
     """The typical digit height: the ink-weighted median height, recomputed without outliers.
 
-    Weighting by ink area lets a few real digits outvote many specks of texture or noise.
+    Weighting by ink area lets a few real digits outvote many specks of texture or noise;
+    capping each weight at four times the median area keeps one big blot (glare on a board, a
+    smudge, a shadow) from outvoting a whole row of small digits.
     """
     heights = np.array([b.box.h for b in blobs], dtype=np.float32)
     weights = np.array([b.area for b in blobs], dtype=np.float64)
+    weights = np.minimum(weights, 4.0 * np.median(weights))
     ref = _weighted_median(heights, weights)
     near = (heights >= 0.5 * ref) & (heights <= 2.0 * ref)
     return _weighted_median(heights[near], weights[near]) if near.any() else ref
@@ -185,3 +188,24 @@ def cluttered(labels: np.ndarray, blobs: list[Blob], pieces: list[Blob], ref: fl
         if around <= max_ratio * b.area:
             keep.append(b)
     return keep
+
+
+def faint_blobs(labels: np.ndarray, blobs: list[Blob], strength: np.ndarray,
+                ratio: float = 0.5) -> list[Blob]:
+    """Drop blobs whose ink is much fainter than the digits': smudges, shadows, a finger's
+    or a board's edge caught by the threshold.
+
+    One pen writes a note, so its digits stand out from the paper about equally (strength
+    is already relative to the local light); a blot that barely clears the threshold while
+    the others are several times stronger is not writing. The reference is the 80th
+    percentile of the blobs' median strengths, so one inky blot does not set it alone.
+    """
+    if len(blobs) < 2:
+        return blobs
+    medians = []
+    for b in blobs:
+        x, y, w, h = b.box
+        own = np.isin(labels[y:y + h, x:x + w], b.parts)
+        medians.append(float(np.median(strength[y:y + h, x:x + w][own])))
+    ref = float(np.percentile(medians, 80))
+    return [b for b, m in zip(blobs, medians, strict=True) if m >= ratio * ref]

@@ -17,6 +17,7 @@ from digitedge.edge_runtime.blobs import (
     cluttered,
     drop_containers,
     edge_or_frame,
+    faint_blobs,
     near_obstacles,
     overlap,
     plausible,
@@ -299,6 +300,8 @@ def segment(mask: np.ndarray, cfg: SegmentConfig | None = None,
     blobs = vertical_dashes(near_obstacles(labels, blobs, edges, int(0.15 * ref)))
     blobs = cluttered(labels, blobs, components_all, ref)
     blobs = fat_blobs(labels, blobs)
+    if strength is not None:
+        blobs = faint_blobs(labels, blobs, strength)
     lines = line_outliers(group_lines(blobs), cfg)
     ordered = tuple(b for line in lines for b in line)
     line_ids = tuple(i for i, line in enumerate(lines) for _ in line)
