@@ -54,6 +54,10 @@ class ReaderConfig(NamedTuple):
     """Also classify squarish blobs as two touching digits and keep the likelier reading."""
     split_below: float = 0.9
     """...but only when the blob read as one digit is less confident than this."""
+    merge_above: float = 0.99
+    """A wide blob cut into digits (`segment.split_wide`) is read whole again when the whole
+    reading is at least this confident and some piece is less than `split_below`: a broad
+    4 or 7 cut in two gives one sure digit and a doubtful fragment."""
     max_digits: int = 64
     """At most this many candidates are classified (the largest); bounds the time per image."""
     segment: SegmentConfig = SegmentConfig()
@@ -69,6 +73,7 @@ class PreparedDigits(NamedTuple):
     ink: InkImage  # the working-size ink mask (for debugging and tests)
     scale: float  # working size / input size (<= 1)
     alternatives: tuple[SplitOption, ...] = ()  # candidates that may be two touching digits
+    merges: tuple[MergeOption, ...] = ()  # runs of candidates that may be one wide digit
 
 
 class SplitOption(NamedTuple):
@@ -77,6 +82,39 @@ class SplitOption(NamedTuple):
     index: int  # which crop of PreparedDigits this replaces
     crops: np.ndarray  # uint8 (2, 28, 28): left and right pieces
     boxes: tuple[Box, Box]  # their boxes in input-image pixels
+
+
+class MergeOption(NamedTuple):
+    """Candidates `indices` (one line, consecutive) are pieces of one wide blob; read whole."""
+
+    indices: tuple[int, ...]  # which crops of PreparedDigits this replaces
+    crop: np.ndarray  # uint8 (28, 28): the whole blob
+    box: Box  # its box in input-image pixels
+
+
+def _merge_options(seg: Segmentation, order: list[int], stroke: float | None, scale: float,
+                   shape: tuple[int, int]) -> tuple[MergeOption, ...]:
+    """One option per run of kept candidates cut from the same wide blob."""
+    runs: list[list[int]] = []
+    for k, i in enumerate(order):
+        whole = seg.wholes[i] if seg.wholes else None
+        prev = order[k - 1] if k else None
+        if whole is not None and prev is not None and seg.wholes[prev] is whole \
+                and seg.lines[prev] == seg.lines[i]:
+            runs[-1].append(k)
+        elif whole is not None:
+            runs.append([k])
+    options = []
+    for run in (r for r in runs if len(r) > 1):
+        blobs = [seg.blobs[order[k]] for k in run]
+        x0, y0 = min(b.box.x for b in blobs), min(b.box.y for b in blobs)
+        x1 = max(b.box.x + b.box.w for b in blobs)
+        y1 = max(b.box.y + b.box.h for b in blobs)
+        box = Box(x0, y0, x1 - x0, y1 - y0)
+        mask = np.isin(seg.labels[y0:y1, x0:x1], [p for b in blobs for p in b.parts])
+        crop = mnistify_batch([mask.astype(np.uint8) * 255], stroke=stroke)[0]
+        options.append(MergeOption(tuple(run), crop, _to_input_box(box, scale, shape)))
+    return tuple(options)
 
 
 def _confident(prepared: PreparedDigits, probs: np.ndarray, level: float = 0.9) -> int:
@@ -156,8 +194,9 @@ class DigitReader:
                 pieces = mnistify_batch([mask for _, mask in split], stroke=cfg.stroke)
                 pair = tuple(_to_input_box(box, scale, gray.shape) for box, _ in split)
                 options.append(SplitOption(k, pieces, pair))
+        merges = _merge_options(seg, order, cfg.stroke, scale, gray.shape)
         return PreparedDigits(crops, boxes, tuple(seg.lines[i] for i in order), ink, scale,
-                              tuple(options))
+                              tuple(options), merges)
 
     def _find(self, work: np.ndarray, dark_ink: bool | None) -> tuple[InkImage, Segmentation]:
         cfg = self.config
@@ -172,8 +211,43 @@ class DigitReader:
 
     def _classify_all(self, prepared: PreparedDigits) -> np.ndarray:
         # every candidate and every split alternative go through the model in one batch
-        batch = np.concatenate([prepared.crops, *(o.crops for o in prepared.alternatives)])
+        batch = np.concatenate([prepared.crops, *(o.crops for o in prepared.alternatives),
+                                *(o.crop[None] for o in prepared.merges)])
         return self.classify(batch)
+
+    def _choose(self, prepared: PreparedDigits, probs: np.ndarray
+                ) -> list[tuple[np.ndarray, Box, int]]:
+        """(probabilities, box, line) per digit, after weighing each split and merge option."""
+        cfg = self.config
+        n = len(prepared.crops)
+        first_merge = n + 2 * len(prepared.alternatives)
+        merged: dict[int, int] = {}  # candidate index -> merge option that replaces it
+        for g, option in enumerate(prepared.merges):
+            pieces = probs[list(option.indices)].max(axis=1)
+            if probs[first_merge + g].max() >= cfg.merge_above \
+                    and pieces.min() < cfg.split_below:
+                merged.update((i, g) for i in option.indices)
+        splits = {o.index: j for j, o in enumerate(prepared.alternatives)}
+        candidates = []
+        for i in range(n):
+            line = prepared.lines[i]
+            if i in merged:
+                option = prepared.merges[merged[i]]
+                if i == option.indices[0]:
+                    candidates.append((probs[first_merge + merged[i]], option.box, line))
+                continue
+            if i in splits:
+                j = splits[i]
+                pair = probs[n + 2 * j:n + 2 * j + 2]
+                whole = float(probs[i].max())
+                # two confident digits beat one doubtful one; a confident single reading
+                # stays (models are confident on fragments too, so a pair proves nothing)
+                if whole < cfg.split_below and float(pair.max(axis=1).prod()) > whole:
+                    boxes = prepared.alternatives[j].boxes
+                    candidates.extend((p, box, line) for p, box in zip(pair, boxes, strict=True))
+                    continue
+            candidates.append((probs[i], prepared.boxes[i], line))
+        return candidates
 
     def read(self, image: np.ndarray) -> Reading:
         """Read all digits in `image` (BGR or gray uint8).
@@ -201,17 +275,7 @@ class DigitReader:
             pre_ms, inf_ms = pre_ms + (t3 - t2) * 1e3, inf_ms + (t4 - t3) * 1e3
             if _confident(other, other_probs) > 2 * _confident(prepared, probs):
                 prepared, probs = other, other_probs
-        n = len(prepared.crops)
-        candidates = [(probs[i], prepared.boxes[i], prepared.lines[i]) for i in range(n)]
-        for j, option in reversed(list(enumerate(prepared.alternatives))):
-            pair = probs[n + 2 * j:n + 2 * j + 2]
-            whole = float(probs[option.index].max())
-            # two confident digits beat one doubtful one; a confident single reading stays
-            # (models are confident on fragments too, so a pair alone proves nothing)
-            if whole < self.config.split_below and float(pair.max(axis=1).prod()) > whole:
-                line = prepared.lines[option.index]
-                candidates[option.index:option.index + 1] = [
-                    (p, box, line) for p, box in zip(pair, option.boxes, strict=True)]
+        candidates = self._choose(prepared, probs)
         accepted = [float(p.max()) >= self.min_confidence for p, _, _ in candidates]
         kept_lines = sorted({c[2] for c, ok in zip(candidates, accepted, strict=True) if ok})
         dense = {line: k for k, line in enumerate(kept_lines)}

@@ -38,6 +38,7 @@ class Segmentation(NamedTuple):
     labels: np.ndarray  # int32 (H, W) component label image
     blobs: tuple[Blob, ...]  # reading order: lines top to bottom, left to right in a line
     lines: tuple[int, ...]  # line number of each blob, 0-based
+    wholes: tuple[Blob | None, ...] = ()  # per blob: the wide blob it was cut from, or None
 
 
 def components(mask: np.ndarray) -> tuple[np.ndarray, list[Blob]]:
@@ -295,7 +296,14 @@ def segment(mask: np.ndarray, cfg: SegmentConfig | None = None,
     pieces = [b for b in pieces if b.box.h <= cfg.max_rel_height * ref
               and not (b.box.w > 1.6 * ref and b.box.w > 3 * b.box.h) and b.box.w <= 6 * ref]
     blobs = merge_pieces(drop_containers(pieces))
-    blobs = [piece for b in blobs for piece in split_wide(labels, b, cfg.split_aspect, strength)]
+    wholes: dict[int, Blob] = {}  # first label of a piece -> the blob it was cut from
+    cut = []
+    for b in blobs:
+        pieces = split_wide(labels, b, cfg.split_aspect, strength)
+        if len(pieces) > 1:
+            wholes.update((piece.parts[0], b) for piece in pieces)
+        cut.extend(pieces)
+    blobs = cut
     blobs = size_outliers(labels, [b for b in blobs if plausible(b, shape, cfg)], cfg)
     blobs = vertical_dashes(near_obstacles(labels, blobs, edges, int(0.15 * ref)))
     blobs = cluttered(labels, blobs, components_all, ref)
@@ -305,7 +313,8 @@ def segment(mask: np.ndarray, cfg: SegmentConfig | None = None,
     lines = line_outliers(group_lines(blobs), cfg)
     ordered = tuple(b for line in lines for b in line)
     line_ids = tuple(i for i, line in enumerate(lines) for _ in line)
-    return Segmentation(labels, ordered, line_ids)
+    return Segmentation(labels, ordered, line_ids,
+                        tuple(wholes.get(b.parts[0]) for b in ordered))
 
 
 def fat_blobs(labels: np.ndarray, blobs: list[Blob], ratio: float = 2.5) -> list[Blob]:
