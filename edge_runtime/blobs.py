@@ -155,9 +155,12 @@ def vertical_dashes(blobs: list[Blob], min_count: int = 3) -> list[Blob]:
     thin = [b for b in blobs if b.box.w < 0.35 * b.box.h]
     drop: set[int] = set()
     for a in thin:
+        # stacked, not side by side: a written "1111" is a row of thin blobs too
         column = [b for b in thin
                   if overlap(a.box.x - a.box.w, a.box.x + 2 * a.box.w, b.box.x,
-                              b.box.x + b.box.w) > 0]
+                              b.box.x + b.box.w) > 0
+                  and (b is a or overlap(a.box.y, a.box.y + a.box.h, b.box.y, b.box.y + b.box.h)
+                       < 0.3 * min(a.box.h, b.box.h))]
         if len(column) >= min_count:
             drop.update(id(b) for b in column)
     return [b for b in blobs if id(b) not in drop]

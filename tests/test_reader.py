@@ -156,3 +156,30 @@ def test_digits_on_a_sheet_lying_on_a_dark_table(reader: DigitReader,
     image = cv2.GaussianBlur(table, (0, 0), 0.8)
     expected = "".join(str(int(sample.y_test[i])) for i in digits)
     assert reader.read(image).text == expected
+
+
+def _probs(*rows: tuple[int, float]) -> np.ndarray:
+    """One probability row per (label, confidence), the rest spread evenly."""
+    out = np.zeros((len(rows), 10), np.float32)
+    for i, (label, conf) in enumerate(rows):
+        out[i] = (1 - conf) / 9
+        out[i, label] = conf
+    return out
+
+
+def test_a_sure_whole_reading_undoes_a_doubtful_cut(reader: DigitReader) -> None:
+    from digitedge.edge_runtime.reader import MergeOption, PreparedDigits
+    from digitedge.edge_runtime.types import Box
+
+    crops = np.zeros((3, 28, 28), np.uint8)
+    boxes = (Box(0, 0, 10, 20), Box(10, 0, 10, 20), Box(40, 0, 12, 20))
+    merge = MergeOption((0, 1), np.zeros((28, 28), np.uint8), Box(0, 0, 20, 20))
+    prepared = PreparedDigits(crops, boxes, (0, 0, 0), None, 1.0, (), (merge,))
+    # a broad 4 cut in two: "1" sure, "7" doubtful; read whole it is a sure 4
+    probs = np.concatenate([_probs((1, 0.99), (7, 0.6), (3, 0.98)), _probs((4, 0.995))])
+    chosen = reader._choose(prepared, probs)
+    assert [int(p.argmax()) for p, _, _ in chosen] == [4, 3]
+    assert chosen[0][1] == Box(0, 0, 20, 20)
+    # two sure pieces stay two digits
+    probs = np.concatenate([_probs((1, 0.99), (7, 0.97), (3, 0.98)), _probs((4, 0.995))])
+    assert [int(p.argmax()) for p, _, _ in reader._choose(prepared, probs)] == [1, 7, 3]

@@ -184,3 +184,45 @@ def test_a_smudge_beside_a_pen_digit_is_dropped() -> None:
     cv2.ellipse(mask, (200, 80), (22, 9), 45, 0, 360, 255, -1)  # a filled, slanted smudge
     found = boxes(mask)
     assert len(found) == 1 and found[0][0] < 100
+
+
+def test_a_row_of_ones_is_not_a_broken_margin_line() -> None:
+    mask = blank((200, 300))
+    for x in (60, 85, 110, 135):  # "1111": thin blobs side by side, not stacked
+        mask[60:100, x:x + 4] = 255
+    assert [b.box.x for b in segment(mask).blobs] == [60, 85, 110, 135]
+
+
+def test_touching_digits_joined_by_a_faint_smear_are_split_by_their_cores() -> None:
+    strength = blank()
+    for x in (50, 90):  # two strong rings side by side ...
+        cv2.ellipse(strength, (x + 15, 70), (14, 20), 0, 0, 360, 200, 5)
+    strength[62:78, 76:92] = 70  # ... joined by a broad faint smear (blur between them)
+    mask = np.where(strength > 0, 255, 0).astype(np.uint8)
+    assert len(segment(mask).blobs) == 1  # one blob, no thin neck without the strength
+    seg = segment(mask, strength=strength)
+    left, right = (b.box for b in seg.blobs)
+    assert left.x == 48 and left.x + left.w <= 88 and right.x >= 80  # cut in the smear
+    assert all(whole is not None and whole.box.w == 75 for whole in seg.wholes)
+
+
+def test_core_split_refuses_to_cut_through_a_loop() -> None:
+    from digitedge.edge_runtime.cores import core_split
+
+    strength = blank((40, 60))
+    # a wide '0' whose sides are inked more heavily than its top and bottom
+    cv2.ellipse(strength, (30, 20), (26, 16), 0, 0, 360, 90, 4)
+    strength[:, :12] = np.where(strength[:, :12] > 0, 220, 0)
+    strength[:, 48:] = np.where(strength[:, 48:] > 0, 220, 0)
+    assert core_split(strength, strength > 0) is None
+
+
+def test_a_faint_blot_among_strong_digits_is_dropped() -> None:
+    mask = blank()
+    for x in (40, 90):
+        digit(mask, x, 60)
+    digit(mask, 200, 60)  # digit-shaped, but barely darker than the paper
+    strength = np.where(mask > 0, 180, 0).astype(np.uint8)
+    strength[:, 190:] //= 4
+    assert [b.box.x for b in segment(mask, strength=strength).blobs] == [40, 90]
+    assert len(segment(mask).blobs) == 3  # without the strength nothing is judged faint
