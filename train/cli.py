@@ -57,7 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--augment", type=str, choices=tuple(PRESETS),
                         default=_DEFAULTS.augment,
                         help="training augmentation preset; camera adds stroke width, blur and "
-                        "elastic distortion for digits cropped from camera frames")
+                        "elastic distortion for digits cropped from camera frames; reader is "
+                        "shift-rotate plus, for half the digits, a simulated photo + threshold "
+                        "+ mnistify round trip: the binary crops the device reader produces")
     parser.add_argument("--batch-size", type=int, default=_DEFAULTS.batch_size,
                         help="digits per gradient step")
     parser.add_argument("--learning-rate", type=float, default=_DEFAULTS.learning_rate,
