@@ -102,7 +102,7 @@ def test_config_validates_and_serializes() -> None:
     record = TrainConfig(hidden=(256, 128)).to_dict()
     assert json.loads(json.dumps(record))["hidden"] == [256, 128]
     for bad in ({"arch": "rnn"}, {"augment": "tilt"}, {"hidden": ()}, {"epochs": 0},
-                {"dropout": 1.0}, {"learning_rate": 0.0}):
+                {"dropout": 1.0}, {"learning_rate": 0.0}, {"outliers": -0.1}, {"outliers": 1.5}):
         with pytest.raises(DigitEdgeError):
             TrainConfig(**bad)
 
@@ -137,14 +137,29 @@ def test_batches_are_float_pixels_and_repeat_for_a_seed(sample: MnistData) -> No
     x, y = sample.x_train[:300], sample.y_train[:300]
     batches = trainer.AugmentedBatches(x, y, 128, params, seed=1)
     assert len(batches) == 3
-    images, labels = batches[2]
+    images, targets = batches[2]
     assert images.shape == (44, 28, 28) and images.dtype == np.float32
-    assert images.min() >= 0.0 and images.max() <= 255.0 and labels.shape == (44,)
+    assert images.min() >= 0.0 and images.max() <= 255.0 and targets.shape == (44, 10)
+    np.testing.assert_array_equal(targets.argmax(axis=1), y[batches._order[256:]])
     again = trainer.AugmentedBatches(x, y, 128, params, seed=1)
     np.testing.assert_array_equal(batches[0][0], again[0][0])
     first = batches[0][0]
     batches.on_epoch_end()
     assert not np.array_equal(first, batches[0][0])  # a new epoch sees new digits
+
+
+def test_outlier_exposure_adds_non_digits_with_uniform_targets(sample: MnistData) -> None:
+    from digitedge.train.outliers import make_outliers
+
+    x, y = sample.x_train[:300], sample.y_train[:300]
+    pool = make_outliers(x, np.random.default_rng(0), 50)
+    batches = trainer.AugmentedBatches(x, y, 128, None, seed=1, pool=pool, per_batch=32)
+    images, targets = batches[0]
+    assert images.shape == (160, 28, 28) and targets.shape == (160, 10)
+    np.testing.assert_allclose(targets.sum(axis=1), 1.0)
+    assert (targets[:128].max(axis=1) == 1.0).all()  # the digits: one-hot
+    np.testing.assert_allclose(targets[128:], 0.1)  # the outliers: uniform
+    assert all(any(np.array_equal(im, p) for p in pool) for im in images[128:].astype(np.uint8))
 
 
 # ---------------------------------------------------------------- models

@@ -60,6 +60,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "elastic distortion for digits cropped from camera frames; reader is "
                         "shift-rotate plus, for half the digits, a simulated photo + threshold "
                         "+ mnistify round trip: the binary crops the device reader produces")
+    parser.add_argument("--outliers", type=float, default=_DEFAULTS.outliers,
+                        metavar="FRACTION",
+                        help="outlier exposure: add this fraction of a batch of non-digit crops "
+                        "(touching pairs, fragments, clutter) with uniform targets, so the "
+                        "model is unsure, not wrong, on what is no single digit; 0 turns it off")
     parser.add_argument("--batch-size", type=int, default=_DEFAULTS.batch_size,
                         help="digits per gradient step")
     parser.add_argument("--learning-rate", type=float, default=_DEFAULTS.learning_rate,
@@ -81,6 +86,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             values[name] = getattr(args, name)
     return dataclasses.replace(
         _DEFAULTS, arch=args.arch, hidden=args.hidden, augment=args.augment,
+        outliers=args.outliers,
         batch_size=args.batch_size, learning_rate=args.learning_rate,
         validation_size=args.val_size, seed=args.seed, **values,
     )

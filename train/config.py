@@ -22,6 +22,7 @@ class TrainConfig:
     batch_size: int = 256  # digits per gradient step (larger: fewer, cheaper steps per epoch)
     learning_rate: float = 2e-3  # Adam's initial rate, cosine-decayed to 1% by the last epoch
     augment: str = "shift-rotate"  # preset name from train/augment.py PRESETS
+    outliers: float = 0.0  # non-digit crops added to each batch, as a fraction of the batch
     validation_size: int = 5000  # digits held out of the training set to pick the best epoch
     seed: int = 0  # fixes the split, initial weights, shuffling and augmentation
 
@@ -38,6 +39,8 @@ class TrainConfig:
             raise DigitEdgeError("--epochs, --batch-size and --val-size must be at least 1")
         if not 0.0 <= self.dropout < 1.0:
             raise DigitEdgeError(f"--dropout must lie in [0, 1), got {self.dropout}")
+        if not 0.0 <= self.outliers <= 1.0:
+            raise DigitEdgeError(f"--outliers must lie in [0, 1], got {self.outliers}")
         if not self.learning_rate > 0:
             raise DigitEdgeError(f"--learning-rate must be positive, got {self.learning_rate}")
 

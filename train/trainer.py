@@ -24,6 +24,7 @@ from digitedge.train.augment import AugmentParams, augment_batch, get_params  # 
 from digitedge.train.config import TrainConfig  # noqa: E402
 from digitedge.train.data import MnistData  # noqa: E402
 from digitedge.train.models import build_model  # noqa: E402
+from digitedge.train.outliers import make_outliers  # noqa: E402
 
 
 class Split(NamedTuple):
@@ -78,18 +79,33 @@ def score_probabilities(probs: np.ndarray, labels: np.ndarray) -> TestMetrics:
     )
 
 
+OUTLIER_POOL = 30_000
+"""Non-digit crops drawn once per run for outlier exposure (at most one per training digit);
+each batch samples its share from them and augments them like the digits."""
+
+
+def one_hot(labels: np.ndarray) -> np.ndarray:
+    """float32 (N, 10) targets: the training loss is categorical so that non-digits can have
+    the uniform distribution as theirs."""
+    return np.eye(10, dtype=np.float32)[labels]
+
+
 class AugmentedBatches(keras.utils.PyDataset):
-    """Shuffled training batches, freshly augmented every epoch, as float32 raw pixels.
+    """Shuffled training batches, freshly augmented every epoch: float32 raw pixels and
+    one-hot targets, plus `per_batch` crops of the outlier `pool` with uniform targets.
 
     The randomness of batch `i` in epoch `e` comes from (seed, e, i) alone, so a run repeats
     exactly for a given seed.
     """
 
     def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int,
-                 params: AugmentParams | None, seed: int) -> None:
+                 params: AugmentParams | None, seed: int, pool: np.ndarray | None = None,
+                 per_batch: int = 0) -> None:
         super().__init__(workers=1, use_multiprocessing=False)
         self.x, self.y = x, y
         self.batch_size, self.params, self.seed = batch_size, params, seed
+        self.pool = pool if pool is not None and len(pool) and per_batch > 0 else None
+        self.per_batch = per_batch if self.pool is not None else 0
         self.epoch = 0
         self._order = self._shuffled()
 
@@ -102,8 +118,12 @@ class AugmentedBatches(keras.utils.PyDataset):
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         picks = self._order[index * self.batch_size:(index + 1) * self.batch_size]
         rng = np.random.default_rng([self.seed, self.epoch, index])
-        images = augment_batch(self.x[picks], rng, self.params)
-        return images.astype(np.float32), self.y[picks]
+        images, targets = self.x[picks], one_hot(self.y[picks])
+        if self.pool is not None:
+            extra = self.pool[rng.integers(len(self.pool), size=self.per_batch)]
+            images = np.concatenate([images, extra])
+            targets = np.concatenate([targets, np.full((len(extra), 10), 0.1, np.float32)])
+        return augment_batch(images, rng, self.params).astype(np.float32), targets
 
     def on_epoch_end(self) -> None:
         self.epoch += 1
@@ -120,12 +140,17 @@ def train(data: MnistData, config: TrainConfig, verbose: int | str = "auto") -> 
     """
     keras.utils.set_random_seed(config.seed)
     split = split_validation(len(data.x_train), config.validation_size, config.seed)
+    x_train = data.x_train[split.train]
+    pool = None
+    if config.outliers > 0:
+        pool = make_outliers(x_train, np.random.default_rng([config.seed, 1]),
+                             min(OUTLIER_POOL, len(x_train)))
     batches = AugmentedBatches(
-        data.x_train[split.train], data.y_train[split.train], config.batch_size,
-        get_params(config.augment), config.seed,
+        x_train, data.y_train[split.train], config.batch_size, get_params(config.augment),
+        config.seed, pool, round(config.outliers * config.batch_size),
     )
     x_val = data.x_train[split.val].astype(np.float32)
-    y_val = data.y_train[split.val]
+    y_val = one_hot(data.y_train[split.val])
 
     model = build_model(config)
     # Cosine decay to 1% of the initial rate over the whole run: the last epochs settle into a
@@ -134,7 +159,8 @@ def train(data: MnistData, config: TrainConfig, verbose: int | str = "auto") -> 
         config.learning_rate, decay_steps=config.epochs * len(batches), alpha=0.01,
     )
     model.compile(optimizer=keras.optimizers.Adam(schedule),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+                  loss="categorical_crossentropy",
+                  metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])
     # Never stops early (patience = all epochs); it only restores the best epoch's weights.
     best = keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
                                          patience=config.epochs, restore_best_weights=True)
