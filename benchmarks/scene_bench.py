@@ -30,6 +30,7 @@ from digitedge.benchmarks.scene_score import (
     score_readings,
 )
 from digitedge.benchmarks.scenes import PROFILES, Scene, iter_scenes
+from digitedge.edge_runtime.manifest import MIN_CONFIDENCE
 from digitedge.errors import DigitEdgeError
 
 ReadFn = Callable[[np.ndarray], Any]
@@ -176,7 +177,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="MNIST .npz whose test split to use; none = the bundled 1,000-digit sample")
     p.add_argument("--width", type=int, default=640, help="scene width")
     p.add_argument("--height", type=int, default=480, help="scene height")
-    p.add_argument("--min-confidence", type=float, default=0.5,
+    p.add_argument("--min-confidence", type=float, default=MIN_CONFIDENCE,
                    help="DigitReader's confidence floor")
     p.add_argument("--threads", type=int, default=None,
                    help="interpreter threads; none = the backend decides")

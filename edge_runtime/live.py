@@ -27,6 +27,7 @@ import numpy as np
 
 from digitedge.atomic import atomic_path
 from digitedge.edge_runtime.camera import FrameGrabber, FrameSource, open_source, parse_source
+from digitedge.edge_runtime.manifest import MIN_CONFIDENCE
 from digitedge.edge_runtime.overlay import FpsMeter, OverlayInfo, draw_overlay, offset_reading
 from digitedge.edge_runtime.server import LiveServer, parse_host_port
 from digitedge.edge_runtime.stability import Stabilizer, StableReading
@@ -57,7 +58,7 @@ class LiveConfig:
     record: Path | None = None  # annotated video (.mp4 or .avi)
     max_frames: int | None = None  # stop after this many processed frames
     stable_frames: int = 3  # K consecutive identical readings before one is reported
-    min_confidence: float = 0.5  # digits below this are rejected by the reader
+    min_confidence: float = MIN_CONFIDENCE  # digits below this are rejected by the reader
     loop: bool = False  # replay a video file forever
     realtime: bool = False  # play a file at its frame rate, newest-frame-only like a camera
     retry_initial: float = 0.5  # first reconnect delay (s); doubles up to retry_max

@@ -11,6 +11,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from digitedge.edge_runtime.manifest import MIN_CONFIDENCE
 from digitedge.edge_runtime.read_cli import confidence_arg
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="stop after this many processed frames")
     parser.add_argument("--stable-frames", type=_positive_int, default=3,
                         help="consecutive identical readings needed before one is reported")
-    parser.add_argument("--min-confidence", type=confidence_arg, default=0.5,
+    parser.add_argument("--min-confidence", type=confidence_arg, default=MIN_CONFIDENCE,
                         help="reject digits the model is less sure of than this")
     parser.add_argument("--loop", action="store_true", help="replay a video file forever")
     parser.add_argument("--realtime", action="store_true",

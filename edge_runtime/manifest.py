@@ -20,6 +20,11 @@ BUNDLED_MODELS = {"int8": MODELS_DIR / "mnist_int8.tflite",
                   "mlp-float32": MODELS_DIR / "mnist_mlp_float32.tflite"}
 # What `digitedge read` and `digitedge bench` use when no model is given.
 DEFAULT_MODELS = {k: BUNDLED_MODELS[k] for k in ("int8", "float32")}
+# The reader's default confidence floor. The bundled models were trained with outlier
+# exposure: on what is not one digit they answer near 0.1 for every class, and on hard real
+# digits (small, blurred) often 0.3-0.5, so the floor sits between (measured on the tuning
+# scenes, README "Choosing the bundled model").
+MIN_CONFIDENCE = 0.3
 
 
 def resolve_model_path(model: str | Path | None) -> Path:

@@ -17,6 +17,7 @@ import numpy as np
 
 from digitedge.atomic import atomic_path
 from digitedge.edge_runtime.imageio import DEFAULT_MAX_PIXELS
+from digitedge.edge_runtime.manifest import MIN_CONFIDENCE
 from digitedge.errors import DigitEdgeError
 
 
@@ -41,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write the image with boxes, labels and confidences")
     parser.add_argument("--debug-crops", type=Path, default=None, metavar="OUT.png",
                         help="write a mosaic of the 28x28 tensors the model saw")
-    parser.add_argument("--min-confidence", type=confidence_arg, default=0.5,
+    parser.add_argument("--min-confidence", type=confidence_arg, default=MIN_CONFIDENCE,
                         help="digits whose probability is lower are rejected, not guessed")
     parser.add_argument("--backend", type=str, default=None,
                         choices=("ai_edge_litert", "tflite_runtime", "tensorflow"),

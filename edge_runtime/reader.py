@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from digitedge.edge_runtime.manifest import MIN_CONFIDENCE
 from digitedge.edge_runtime.mnistify import MNIST_STROKE, mnistify_batch
 from digitedge.edge_runtime.model import TFLiteModel
 from digitedge.edge_runtime.preprocess import InkImage, binarize, limit_size, to_gray
@@ -56,8 +57,9 @@ class ReaderConfig(NamedTuple):
     """...but only when the blob read as one digit is less confident than this."""
     merge_above: float = 0.99
     """A wide blob cut into digits (`segment.split_wide`) is read whole again when the whole
-    reading is at least this confident and some piece is less than `split_below`: a broad
+    reading is at least this confident and some piece is less than `merge_doubt`: a broad
     4 or 7 cut in two gives one sure digit and a doubtful fragment."""
+    merge_doubt: float = 0.9
     max_digits: int = 64
     """At most this many candidates are classified (the largest); bounds the time per image."""
     segment: SegmentConfig = SegmentConfig()
@@ -143,7 +145,7 @@ class DigitReader:
     """Reads handwritten digits in a camera image or scan with a TFLite MNIST model."""
 
     def __init__(self, model: TFLiteModel | str | Path | None = None,
-                 min_confidence: float = 0.5, *, backend: str | None = None,
+                 min_confidence: float = MIN_CONFIDENCE, *, backend: str | None = None,
                  threads: int | None = None, config: ReaderConfig | None = None) -> None:
         """Load the model (default: the bundled int8 one).
 
@@ -225,7 +227,7 @@ class DigitReader:
         for g, option in enumerate(prepared.merges):
             pieces = probs[list(option.indices)].max(axis=1)
             if probs[first_merge + g].max() >= cfg.merge_above \
-                    and pieces.min() < cfg.split_below:
+                    and pieces.min() < cfg.merge_doubt:
                 merged.update((i, g) for i in option.indices)
         splits = {o.index: j for j, o in enumerate(prepared.alternatives)}
         candidates = []
