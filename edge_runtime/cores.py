@@ -94,3 +94,27 @@ def core_split(strength: np.ndarray, own: np.ndarray, min_height: float = 0.55,
         pieces.sort(key=lambda m: int(np.flatnonzero(m.any(axis=0))[0]))
         return None if cuts_a_loop(own, pieces) else pieces
     return None
+
+
+def core_mask(strength: np.ndarray, own: np.ndarray, quantile: float = 0.5,
+              min_height: float = 0.6) -> np.ndarray | None:
+    """The blob `own` thresholded tighter: only pixels at or above the `quantile` of its own
+    ink strengths, or None when that loses the digit's shape (shorter than `min_height` of
+    the blob, or nothing left).
+
+    A small or defocused digit is thresholded fat: its loops fill in (a 6 becomes a blob,
+    an 8 a bar) because the blur spreads ink into them. The stroke centres are the
+    strongest ink, so a tighter threshold over the same blob reopens them.
+    """
+    values = strength[own]
+    if values.size < 12:
+        return None
+    core = own & (strength >= float(np.quantile(values, quantile)))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(core.astype(np.uint8), connectivity=8)
+    keep = stats[:, cv2.CC_STAT_AREA] >= 3
+    keep[0] = False
+    core = keep[labels]
+    rows = np.flatnonzero(core.any(axis=1))
+    if rows.size == 0 or rows[-1] - rows[0] + 1 < min_height * own.shape[0]:
+        return None
+    return core

@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from digitedge.edge_runtime.cores import core_mask
 from digitedge.edge_runtime.manifest import MIN_CONFIDENCE
 from digitedge.edge_runtime.mnistify import MNIST_STROKE, mnistify_batch
 from digitedge.edge_runtime.model import TFLiteModel
@@ -60,6 +61,9 @@ class ReaderConfig(NamedTuple):
     reading is at least this confident and some piece is less than `merge_doubt`: a broad
     4 or 7 cut in two gives one sure digit and a doubtful fragment."""
     merge_doubt: float = 0.9
+    tighter_below: int = 80
+    """Candidates up to this tall (working pixels) are also read thresholded tighter
+    (`cores.core_mask`); the surer reading is kept when the first is below `split_below`."""
     max_digits: int = 64
     """At most this many candidates are classified (the largest); bounds the time per image."""
     segment: SegmentConfig = SegmentConfig()
@@ -76,6 +80,7 @@ class PreparedDigits(NamedTuple):
     scale: float  # working size / input size (<= 1)
     alternatives: tuple[SplitOption, ...] = ()  # candidates that may be two touching digits
     merges: tuple[MergeOption, ...] = ()  # runs of candidates that may be one wide digit
+    tighter: tuple[tuple[int, np.ndarray], ...] = ()  # (candidate, crop thresholded tighter)
 
 
 class SplitOption(NamedTuple):
@@ -198,7 +203,23 @@ class DigitReader:
                 options.append(SplitOption(k, pieces, pair))
         merges = _merge_options(seg, order, cfg.stroke, scale, gray.shape)
         return PreparedDigits(crops, boxes, tuple(seg.lines[i] for i in order), ink, scale,
-                              tuple(options), merges)
+                              tuple(options), merges,
+                              self._tighter(seg, order, ink.strength))
+
+    def _tighter(self, seg: Segmentation, order: list[int], strength: np.ndarray
+                 ) -> tuple[tuple[int, np.ndarray], ...]:
+        """Small candidates thresholded tighter (`cores.core_mask`), as second readings."""
+        out = []
+        for k, i in enumerate(order):
+            x, y, w, h = seg.blobs[i].box
+            if h > self.config.tighter_below:
+                continue
+            own = np.isin(seg.labels[y:y + h, x:x + w], seg.blobs[i].parts)
+            core = core_mask(strength[y:y + h, x:x + w], own)
+            if core is not None:
+                out.append((k, mnistify_batch([core.astype(np.uint8) * 255],
+                                              stroke=self.config.stroke)[0]))
+        return tuple(out)
 
     def _find(self, work: np.ndarray, dark_ink: bool | None) -> tuple[InkImage, Segmentation]:
         cfg = self.config
@@ -214,7 +235,8 @@ class DigitReader:
     def _classify_all(self, prepared: PreparedDigits) -> np.ndarray:
         # every candidate and every split alternative go through the model in one batch
         batch = np.concatenate([prepared.crops, *(o.crops for o in prepared.alternatives),
-                                *(o.crop[None] for o in prepared.merges)])
+                                *(o.crop[None] for o in prepared.merges),
+                                *(crop[None] for _, crop in prepared.tighter)])
         return self.classify(batch)
 
     def _choose(self, prepared: PreparedDigits, probs: np.ndarray
@@ -230,6 +252,13 @@ class DigitReader:
                     and pieces.min() < cfg.merge_doubt:
                 merged.update((i, g) for i in option.indices)
         splits = {o.index: j for j, o in enumerate(prepared.alternatives)}
+        first_tight = first_merge + len(prepared.merges)
+        probs = probs.copy()
+        for t, (i, _) in enumerate(prepared.tighter):
+            # keep the surer of the two thresholds (a filled-in loop reads unsure)
+            if probs[i].max() < cfg.split_below \
+                    and probs[first_tight + t].max() > probs[i].max():
+                probs[i] = probs[first_tight + t]
         candidates = []
         for i in range(n):
             line = prepared.lines[i]

@@ -225,3 +225,18 @@ def test_a_faint_blot_among_strong_digits_is_dropped() -> None:
     strength[:, 190:] //= 4
     assert [b.box.x for b in segment(mask, strength=strength).blobs] == [40, 90]
     assert len(segment(mask).blobs) == 3  # without the strength nothing is judged faint
+
+
+def test_a_tighter_threshold_reopens_a_filled_loop() -> None:
+    from digitedge.edge_runtime.cores import core_mask
+
+    strength = blank((30, 24))
+    cv2.ellipse(strength, (12, 15), (4, 6), 0, 0, 360, 200, 2)  # a small '0' ...
+    strength = cv2.GaussianBlur(strength, (0, 0), 2.0)  # ... defocused: the hole fills in
+    own = strength >= 30
+    _, holes = cv2.findContours(own.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    assert not (holes[0][:, 3] >= 0).any()  # thresholded low, the loop is a solid blob
+    core = core_mask(strength, own)
+    assert core is not None and not (core & ~own).any()
+    _, holes = cv2.findContours(core.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    assert (holes[0][:, 3] >= 0).any()  # the tighter threshold opens it again
