@@ -186,6 +186,10 @@ class DigitReader:
             # outvotes the ink): try the other side. Only then: a textured surround read
             # with the other polarity yields stroke-like junk, so a full contest loses.
             ink, seg = self._find(work, not ink.dark_ink)
+        if not seg.blobs and ink.surround is not None and ink.surround.any():
+            # still nothing outside the "table": in a close-up or a tight crop the digit
+            # itself spans the frame and was taken for the surround
+            seg = segment(ink.mask, cfg.segment, None, ink.strength)
         order = list(range(len(seg.blobs)))
         if len(order) > cfg.max_digits:
             biggest = sorted(order, key=lambda i: -seg.blobs[i].area)[:cfg.max_digits]
