@@ -61,6 +61,7 @@ class ReaderConfig(NamedTuple):
     reading is at least this confident and some piece is less than `merge_doubt`: a broad
     4 or 7 cut in two gives one sure digit and a doubtful fragment."""
     merge_doubt: float = 0.9
+    """...and some piece of it is less confident than this."""
     tighter_below: int = 80
     """Candidates up to this tall (working pixels) are also read thresholded tighter
     (`cores.core_mask`); the surer reading is kept when the first is below `split_below`."""
