@@ -18,8 +18,8 @@ from digitedge.edge_runtime.segment import (
     SegmentConfig,
     blob_mask,
     segment,
-    two_way_split,
 )
+from digitedge.edge_runtime.splits import two_way_split
 from digitedge.edge_runtime.types import Box, Digit, Reading, join_text
 
 
@@ -57,7 +57,7 @@ class ReaderConfig(NamedTuple):
     split_below: float = 0.9
     """...but only when the blob read as one digit is less confident than this."""
     merge_above: float = 0.99
-    """A wide blob cut into digits (`segment.split_wide`) is read whole again when the whole
+    """A wide blob cut into digits (`splits.split_wide`) is read whole again when the whole
     reading is at least this confident and some piece is less than `merge_doubt`: a broad
     4 or 7 cut in two gives one sure digit and a doubtful fragment."""
     merge_doubt: float = 0.9
@@ -85,7 +85,7 @@ class PreparedDigits(NamedTuple):
 
 
 class SplitOption(NamedTuple):
-    """Candidate `index` read as two touching digits instead (see `segment.two_way_split`)."""
+    """Candidate `index` read as two touching digits instead (see `splits.two_way_split`)."""
 
     index: int  # which crop of PreparedDigits this replaces
     crops: np.ndarray  # uint8 (2, 28, 28): left and right pieces

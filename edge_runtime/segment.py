@@ -25,11 +25,11 @@ from digitedge.edge_runtime.blobs import (
     size_outliers,
     vertical_dashes,
 )
-from digitedge.edge_runtime.cores import core_split
 from digitedge.edge_runtime.mnistify import stroke_width
+from digitedge.edge_runtime.splits import split_wide
 from digitedge.edge_runtime.types import Box
 
-__all__ = ["Blob", "SegmentConfig", "Segmentation", "blob_mask", "segment", "two_way_split"]
+__all__ = ["Blob", "SegmentConfig", "Segmentation", "blob_mask", "segment"]
 
 
 class Segmentation(NamedTuple):
@@ -150,113 +150,6 @@ def line_outliers(lines: list[list[Blob]], cfg: SegmentConfig) -> list[list[Blob
         if kept:
             out.append(kept)
     return out
-
-
-def split_touching(labels: np.ndarray, blob: Blob, aspect: float) -> list[Blob]:
-    """Cut a blob of digits that touch into single digits (relabels `labels` in place).
-
-    A blob wider than `aspect` times its height is taken as n = round(w / 0.8h) digits
-    (touching digits overlap a little, each about 0.8 of its height wide); each cut goes
-    through the column with the least ink near where the boundary is expected.
-    """
-    x, y, w, h = blob.box
-    if w <= aspect * h:
-        return [blob]
-    own = np.isin(labels[y:y + h, x:x + w], blob.parts)
-    n = max(2, int(round(w / (0.8 * h))))
-    ink = own.sum(axis=0)
-    # where two digits touch, a column crosses about one stroke; inside a wide digit (a 5
-    # with a long cap, a broad 2) it crosses two or three, so such a blob is left whole
-    neck = 1.6 * stroke_width(own)
-    cuts = []
-    for k in range(1, n):
-        centre, half = k * w / n, max(1, int(0.3 * w / n))
-        lo, hi = max(1, int(centre) - half), min(w - 1, int(centre) + half + 1)
-        window = ink[lo:hi]
-        if window.min() > neck:
-            continue
-        best = np.flatnonzero(window == window.min())
-        cuts.append(lo + int(best[np.argmin(np.abs(best + lo - centre))]))
-    if not cuts:
-        return [blob]
-    parts = []
-    for left, right in zip([0, *cuts], [*cuts, w], strict=True):
-        part = np.zeros_like(own)
-        part[:, left:right] = own[:, left:right]
-        parts.append(part)
-    return relabel(labels, blob, parts)
-
-
-def relabel(labels: np.ndarray, blob: Blob, parts: list[np.ndarray]) -> list[Blob]:
-    """Give each of `parts` (bool masks over `blob`'s box) a new label in `labels` (in
-    place) and return them as blobs; empty parts are skipped."""
-    x, y = blob.box.x, blob.box.y
-    region = labels[y:y + blob.box.h, x:x + blob.box.w]
-    pieces = []
-    next_label = int(labels.max()) + 1
-    for part in parts:
-        ys, xs = np.nonzero(part)
-        if ys.size == 0:
-            continue
-        region[part] = next_label
-        pieces.append(Blob(Box(x + int(xs.min()), y + int(ys.min()), int(xs.max() - xs.min()) + 1,
-                               int(ys.max() - ys.min()) + 1), (next_label,), int(ys.size)))
-        next_label += 1
-    return pieces
-
-
-def split_wide(labels: np.ndarray, blob: Blob, aspect: float,
-               strength: np.ndarray | None) -> list[Blob]:
-    """Cut a blob wider than `aspect` times its height into digits: by the cores of its
-    strokes when the ink strength is known (`cores.core_split`), else (or when the cores
-    do not come apart) through its least-inked columns (`split_touching`)."""
-    x, y, w, h = blob.box
-    if w <= aspect * h:
-        return [blob]
-    if strength is not None:
-        own = np.isin(labels[y:y + h, x:x + w], blob.parts)
-        parts = core_split(strength[y:y + h, x:x + w], own)
-        if parts is not None:
-            return relabel(labels, blob, parts)
-    return split_touching(labels, blob, aspect)
-
-
-def two_way_split(labels: np.ndarray, blob: Blob, min_aspect: float = 0.85,
-                  max_aspect: float = 1.25, strength: np.ndarray | None = None
-                  ) -> tuple[tuple[Box, np.ndarray], ...] | None:
-    """A possible cut of a squarish blob into two touching digits ("12", "95"), or None.
-
-    Too narrow for `split_touching` to be sure, such a blob may be one digit or two; the
-    reader classifies both readings in the same batch and keeps the more confident one.
-    With the ink `strength` the cut follows the cores of the strokes (`cores.core_split`),
-    else the least-inked column in the middle 40%, however thick the join (blur fattens
-    it; the model, which is unsure of a pair read as one digit, decides). Returns
-    ((box, mask), (box, mask)) for the left and right pieces, in mask pixels.
-    """
-    x, y, w, h = blob.box
-    if not min_aspect * h < w <= max_aspect * h or w < 8:
-        return None
-    own = np.isin(labels[y:y + h, x:x + w], blob.parts)
-    parts = None if strength is None else core_split(strength[y:y + h, x:x + w], own)
-    if parts is None or len(parts) != 2:
-        ink = own.sum(axis=0)
-        lo, hi = int(0.3 * w), int(0.7 * w) + 1
-        cut = lo + int(np.argmin(ink[lo:hi]))
-        parts = []
-        for left, right in ((0, cut), (cut, w)):
-            part = np.zeros_like(own)
-            part[:, left:right] = own[:, left:right]
-            parts.append(part)
-    pieces = []
-    for part in parts:
-        ys, xs = np.nonzero(part)
-        if ys.size == 0 or ys.max() - ys.min() + 1 < 0.7 * h:
-            return None  # digits side by side are about as tall as each other
-        box = Box(x + int(xs.min()), y + int(ys.min()), int(xs.max() - xs.min()) + 1,
-                  int(ys.max() - ys.min()) + 1)
-        pieces.append((box, (part[ys.min():ys.max() + 1, xs.min():xs.max() + 1] * 255)
-                       .astype(np.uint8)))
-    return tuple(pieces)
 
 
 def segment(mask: np.ndarray, cfg: SegmentConfig | None = None,

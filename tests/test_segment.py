@@ -137,7 +137,7 @@ def test_blobs_in_texture_are_dropped() -> None:
 
 
 def test_two_way_split_offers_a_cut_for_a_squarish_blob_only() -> None:
-    from digitedge.edge_runtime.segment import two_way_split
+    from digitedge.edge_runtime.splits import two_way_split
 
     mask = blank()
     mask[50:90, 40:44] = 255  # a '1' ...
