@@ -38,6 +38,21 @@ class SegmentConfig(NamedTuple):
     split_aspect: float = 1.25  # wider than this (and with a thin neck): touching digits
 
 
+def own_pixels(labels: np.ndarray, blob: Blob) -> np.ndarray:
+    """Bool mask of the blob's own pixels inside its box (neighbours reaching in excluded)."""
+    x, y, w, h = blob.box
+    return np.isin(labels[y:y + h, x:x + w], blob.parts)
+
+
+def drop_specks(mask: np.ndarray, min_area: int = 3) -> np.ndarray:
+    """Bool mask of `mask`'s ink without its 8-connected specks under `min_area` pixels."""
+    _, labels, stats, _ = cv2.connectedComponentsWithStats((mask > 0).astype(np.uint8),
+                                                           connectivity=8)
+    keep = stats[:, cv2.CC_STAT_AREA] >= min_area
+    keep[0] = False
+    return keep[labels]
+
+
 def overlap(a0: int, a1: int, b0: int, b1: int) -> int:
     return max(0, min(a1, b1) - max(a0, b0))
 
@@ -101,8 +116,7 @@ def reference_height(blobs: list[Blob]) -> float:
 
 
 def _has_hole(labels: np.ndarray, blob: Blob) -> bool:
-    x, y, w, h = blob.box
-    own = np.isin(labels[y:y + h, x:x + w], blob.parts).astype(np.uint8)
+    own = own_pixels(labels, blob).astype(np.uint8)
     _, hierarchy = cv2.findContours(own, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     return hierarchy is not None and bool((hierarchy[0][:, 3] >= 0).any())
 
@@ -141,7 +155,7 @@ def near_obstacles(labels: np.ndarray, blobs: list[Blob], obstacles: list[Blob],
     keep = []
     for b in blobs:
         x, y, w, h = b.box
-        if not (zone[y:y + h, x:x + w] & np.isin(labels[y:y + h, x:x + w], b.parts)).any():
+        if not (zone[y:y + h, x:x + w] & own_pixels(labels, b)).any():
             keep.append(b)
     return keep
 
@@ -208,7 +222,6 @@ def faint_blobs(labels: np.ndarray, blobs: list[Blob], strength: np.ndarray,
     medians = []
     for b in blobs:
         x, y, w, h = b.box
-        own = np.isin(labels[y:y + h, x:x + w], b.parts)
-        medians.append(float(np.median(strength[y:y + h, x:x + w][own])))
+        medians.append(float(np.median(strength[y:y + h, x:x + w][own_pixels(labels, b)])))
     ref = float(np.percentile(medians, 80))
     return [b for b, m in zip(blobs, medians, strict=True) if m >= ratio * ref]

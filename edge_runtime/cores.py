@@ -13,6 +13,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from digitedge.edge_runtime.blobs import drop_specks
+
 LEVELS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 """Quantiles of the blob's own ink strengths tried as the higher threshold, lowest first:
 the lowest level that separates the digits keeps the most of each."""
@@ -109,11 +111,7 @@ def core_mask(strength: np.ndarray, own: np.ndarray, quantile: float = 0.5,
     values = strength[own]
     if values.size < 12:
         return None
-    core = own & (strength >= float(np.quantile(values, quantile)))
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(core.astype(np.uint8), connectivity=8)
-    keep = stats[:, cv2.CC_STAT_AREA] >= 3
-    keep[0] = False
-    core = keep[labels]
+    core = drop_specks(own & (strength >= float(np.quantile(values, quantile))))
     rows = np.flatnonzero(core.any(axis=1))
     if rows.size == 0 or rows[-1] - rows[0] + 1 < min_height * own.shape[0]:
         return None

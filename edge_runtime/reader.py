@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
+from digitedge.edge_runtime.blobs import own_pixels
 from digitedge.edge_runtime.cores import core_mask
 from digitedge.edge_runtime.manifest import MIN_CONFIDENCE
 from digitedge.edge_runtime.mnistify import MNIST_STROKE, mnistify_batch
@@ -18,6 +20,7 @@ from digitedge.edge_runtime.segment import (
     SegmentConfig,
     blob_mask,
     segment,
+    union,
 )
 from digitedge.edge_runtime.splits import two_way_split
 from digitedge.edge_runtime.types import Box, Digit, Reading, join_text
@@ -114,14 +117,9 @@ def _merge_options(seg: Segmentation, order: list[int], stroke: float | None, sc
             runs.append([k])
     options = []
     for run in (r for r in runs if len(r) > 1):
-        blobs = [seg.blobs[order[k]] for k in run]
-        x0, y0 = min(b.box.x for b in blobs), min(b.box.y for b in blobs)
-        x1 = max(b.box.x + b.box.w for b in blobs)
-        y1 = max(b.box.y + b.box.h for b in blobs)
-        box = Box(x0, y0, x1 - x0, y1 - y0)
-        mask = np.isin(seg.labels[y0:y1, x0:x1], [p for b in blobs for p in b.parts])
-        crop = mnistify_batch([mask.astype(np.uint8) * 255], stroke=stroke)[0]
-        options.append(MergeOption(tuple(run), crop, _to_input_box(box, scale, shape)))
+        whole = functools.reduce(union, [seg.blobs[order[k]] for k in run])
+        crop = mnistify_batch([blob_mask(seg.labels, whole)], stroke=stroke)[0]
+        options.append(MergeOption(tuple(run), crop, _to_input_box(whole.box, scale, shape)))
     return tuple(options)
 
 
@@ -219,8 +217,7 @@ class DigitReader:
             x, y, w, h = seg.blobs[i].box
             if h > self.config.tighter_below:
                 continue
-            own = np.isin(seg.labels[y:y + h, x:x + w], seg.blobs[i].parts)
-            core = core_mask(strength[y:y + h, x:x + w], own)
+            core = core_mask(strength[y:y + h, x:x + w], own_pixels(seg.labels, seg.blobs[i]))
             if core is not None:
                 out.append((k, mnistify_batch([core.astype(np.uint8) * 255],
                                               stroke=self.config.stroke)[0]))

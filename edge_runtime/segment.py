@@ -20,6 +20,7 @@ from digitedge.edge_runtime.blobs import (
     faint_blobs,
     near_obstacles,
     overlap,
+    own_pixels,
     plausible,
     reference_height,
     size_outliers,
@@ -256,4 +257,4 @@ def in_surround(labels: np.ndarray, blobs: list[Blob], surround: np.ndarray) -> 
 def blob_mask(labels: np.ndarray, blob: Blob) -> np.ndarray:
     """The blob's own pixels inside its box (neighbours reaching into the box are left out)."""
     x, y, w, h = blob.box
-    return np.isin(labels[y:y + h, x:x + w], blob.parts).astype(np.uint8) * 255
+    return own_pixels(labels, blob).astype(np.uint8) * 255

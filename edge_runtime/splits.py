@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from digitedge.edge_runtime.blobs import Blob
+from digitedge.edge_runtime.blobs import Blob, own_pixels
 from digitedge.edge_runtime.cores import core_split
 from digitedge.edge_runtime.mnistify import stroke_width
 from digitedge.edge_runtime.types import Box
@@ -24,7 +24,7 @@ def split_touching(labels: np.ndarray, blob: Blob, aspect: float) -> list[Blob]:
     x, y, w, h = blob.box
     if w <= aspect * h:
         return [blob]
-    own = np.isin(labels[y:y + h, x:x + w], blob.parts)
+    own = own_pixels(labels, blob)
     n = max(2, int(round(w / (0.8 * h))))
     ink = own.sum(axis=0)
     # where two digits touch, a column crosses about one stroke; inside a wide digit (a 5
@@ -76,7 +76,7 @@ def split_wide(labels: np.ndarray, blob: Blob, aspect: float,
     if w <= aspect * h:
         return [blob]
     if strength is not None:
-        own = np.isin(labels[y:y + h, x:x + w], blob.parts)
+        own = own_pixels(labels, blob)
         parts = core_split(strength[y:y + h, x:x + w], own)
         if parts is not None:
             return relabel(labels, blob, parts)
@@ -98,7 +98,7 @@ def two_way_split(labels: np.ndarray, blob: Blob, min_aspect: float = 0.85,
     x, y, w, h = blob.box
     if not min_aspect * h < w <= max_aspect * h or w < 8:
         return None
-    own = np.isin(labels[y:y + h, x:x + w], blob.parts)
+    own = own_pixels(labels, blob)
     parts = None if strength is None else core_split(strength[y:y + h, x:x + w], own)
     if parts is None or len(parts) != 2:
         ink = own.sum(axis=0)

@@ -27,7 +27,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from digitedge.edge_runtime.mnistify import mnistify
+from digitedge.edge_runtime.mnistify import mnistify, tight_crop
 
 KINDS = ("pair", "fragment", "lines", "dots", "blob", "scribble", "texture")
 CLUTTER = KINDS[2:]
@@ -49,11 +49,6 @@ def _largest_component(mask: np.ndarray) -> np.ndarray:
         return np.zeros_like(mask, dtype=np.uint8)
     biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     return (labels == biggest).astype(np.uint8)
-
-
-def _crop(mask: np.ndarray) -> np.ndarray:
-    ys, xs = np.nonzero(mask)
-    return mask[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
 
 
 def has_hole(image: np.ndarray) -> bool:
@@ -85,7 +80,7 @@ def one_like(image: np.ndarray, elongation: float = 2.5, max_tilt: float = 45.0)
 
 def touching_pair(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Two digits as one blob: b right of a, overlapping by 0-25% of the narrower width."""
-    da, db = _crop(a >= INK).astype(np.uint8), _crop(b >= INK).astype(np.uint8)
+    da, db = tight_crop(a >= INK).astype(np.uint8), tight_crop(b >= INK).astype(np.uint8)
     height = int(rng.integers(24, 40))
     parts = []
     for d in (da, db):
@@ -113,7 +108,7 @@ def touching_pair(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.
 
 def fragment(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
     """25-60% of a binarised digit (a side or a stroke piece); None if it is mostly the digit."""
-    mask = _crop(digit >= INK).astype(np.uint8)
+    mask = tight_crop(digit >= INK).astype(np.uint8)
     h, w = mask.shape
     frac = rng.uniform(0.25, 0.6)
     part = np.zeros_like(mask)

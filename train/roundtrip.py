@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from digitedge.edge_runtime.blobs import drop_specks
 from digitedge.edge_runtime.mnistify import MNIST_STROKE, mnistify
 
 SIZE = 28
@@ -53,12 +54,9 @@ def _render(image: np.ndarray, height: float, aspect: float) -> np.ndarray:
     return cv2.copyMakeBorder(small, margin, margin, margin, margin, cv2.BORDER_CONSTANT, 0)
 
 
-def _keep_components(mask: np.ndarray, min_area: int = MIN_AREA) -> np.ndarray:
-    """Drop connected ink specks under `min_area` pixels (noise the reader also ignores)."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    keep = np.zeros(count, dtype=bool)
-    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_area
-    return np.where(keep[labels], 255, 0).astype(np.uint8)
+def _keep_components(mask: np.ndarray) -> np.ndarray:
+    """Drop connected ink specks under MIN_AREA pixels (noise the reader also ignores)."""
+    return np.where(drop_specks(mask, MIN_AREA), 255, 0).astype(np.uint8)
 
 
 def camera_mask(image: np.ndarray, rng: np.random.Generator, rt: RoundTrip) -> np.ndarray:
