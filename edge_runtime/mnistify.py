@@ -101,7 +101,9 @@ def mnistify(mask: np.ndarray, *, stroke: float | None = MNIST_STROKE) -> np.nda
         return out
     big = to_canonical(np.where(crop > 0, 255, 0).astype(np.uint8))
     if stroke is not None:
-        big = tight_crop(match_stroke(big, stroke * CANONICAL))
+        matched = tight_crop(match_stroke(big, stroke * CANONICAL))
+        # thinning can erase a mask of thin scraps entirely: then keep it as drawn
+        big = matched if matched.size else big
     small = fit_box(big, FIT_SIZE, cv2.INTER_AREA)
     h, w = small.shape
     top, left = (MNIST_SIZE - h) // 2, (MNIST_SIZE - w) // 2

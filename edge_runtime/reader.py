@@ -15,6 +15,7 @@ from digitedge.edge_runtime.manifest import MIN_CONFIDENCE
 from digitedge.edge_runtime.mnistify import MNIST_STROKE, mnistify_batch
 from digitedge.edge_runtime.model import TFLiteModel
 from digitedge.edge_runtime.preprocess import InkImage, binarize, limit_size, to_gray
+from digitedge.edge_runtime.seams import Piece, best_cutting, find_seams, pieces
 from digitedge.edge_runtime.segment import (
     Segmentation,
     SegmentConfig,
@@ -65,6 +66,11 @@ class ReaderConfig(NamedTuple):
     4 or 7 cut in two gives one sure digit and a doubtful fragment."""
     merge_doubt: float = 0.9
     """...and some piece of it is less confident than this."""
+    seam_min_aspect: float = 0.8
+    """A blob (or run of pieces cut from one) at least this many times as wide as tall is
+    also read cut along seams (`seams.py`), and the cutting whose digits' confidences have
+    the highest product is kept (measured: also when the first reading is sure). Narrower
+    blobs are one digit or "11", which seams cannot improve."""
     tighter_below: int = 80
     """Candidates up to this tall (working pixels) are also read thresholded tighter
     (`cores.core_mask`); the surer reading is kept when the first is below `split_below`."""
@@ -85,6 +91,7 @@ class PreparedDigits(NamedTuple):
     alternatives: tuple[SplitOption, ...] = ()  # candidates that may be two touching digits
     merges: tuple[MergeOption, ...] = ()  # runs of candidates that may be one wide digit
     tighter: tuple[tuple[int, np.ndarray], ...] = ()  # (candidate, crop thresholded tighter)
+    cuttings: tuple[SeamOption, ...] = ()  # wide blobs that may be cut along seams instead
 
 
 class SplitOption(NamedTuple):
@@ -95,6 +102,16 @@ class SplitOption(NamedTuple):
     boxes: tuple[Box, Box]  # their boxes in input-image pixels
 
 
+class SeamOption(NamedTuple):
+    """Candidates `indices` (a wide blob, or the pieces cut from one) read along seams."""
+
+    indices: tuple[int, ...]  # which crops of PreparedDigits this may replace
+    crops: np.ndarray  # uint8 (M, 28, 28): every piece between two seams
+    pieces: tuple[Piece, ...]  # where each crop lies between the seams
+    boxes: tuple[Box, ...]  # each piece's box in input-image pixels
+    n_seams: int
+
+
 class MergeOption(NamedTuple):
     """Candidates `indices` (one line, consecutive) are pieces of one wide blob; read whole."""
 
@@ -103,9 +120,9 @@ class MergeOption(NamedTuple):
     box: Box  # its box in input-image pixels
 
 
-def _merge_options(seg: Segmentation, order: list[int], stroke: float | None, scale: float,
-                   shape: tuple[int, int]) -> tuple[MergeOption, ...]:
-    """One option per run of kept candidates cut from the same wide blob."""
+def _runs(seg: Segmentation, order: list[int]) -> list[list[int]]:
+    """Positions in `order` grouped by the wide blob they were cut from (one line, in
+    order); a candidate that was not cut is a run of its own."""
     runs: list[list[int]] = []
     for k, i in enumerate(order):
         whole = seg.wholes[i] if seg.wholes else None
@@ -113,13 +130,47 @@ def _merge_options(seg: Segmentation, order: list[int], stroke: float | None, sc
         if whole is not None and prev is not None and seg.wholes[prev] is whole \
                 and seg.lines[prev] == seg.lines[i]:
             runs[-1].append(k)
-        elif whole is not None:
+        else:
             runs.append([k])
+    return runs
+
+
+def _merge_options(seg: Segmentation, order: list[int], stroke: float | None, scale: float,
+                   shape: tuple[int, int]) -> tuple[MergeOption, ...]:
+    """One option per run of kept candidates cut from the same wide blob."""
     options = []
-    for run in (r for r in runs if len(r) > 1):
+    for run in (r for r in _runs(seg, order) if len(r) > 1):
         whole = functools.reduce(union, [seg.blobs[order[k]] for k in run])
         crop = mnistify_batch([blob_mask(seg.labels, whole)], stroke=stroke)[0]
         options.append(MergeOption(tuple(run), crop, _to_input_box(whole.box, scale, shape)))
+    return tuple(options)
+
+
+def _seam_options(seg: Segmentation, order: list[int], strength: np.ndarray,
+                  cfg: ReaderConfig, scale: float, shape: tuple[int, int]
+                  ) -> tuple[SeamOption, ...]:
+    """Every piece between seams of each wide blob (or run cut from one), as crops."""
+    options = []
+    for run in _runs(seg, order):
+        whole = functools.reduce(union, [seg.blobs[order[k]] for k in run])
+        x, y, w, h = whole.box
+        if w < cfg.seam_min_aspect * h:
+            continue
+        own = blob_mask(seg.labels, whole) > 0
+        seams = find_seams(strength[y:y + h, x:x + w], own)
+        found = pieces(own, seams)
+        if not seams or not found:
+            continue
+        crops, boxes = [], []
+        for piece in found:
+            ys, xs = np.nonzero(piece.mask)
+            crops.append(piece.mask[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+                         .astype(np.uint8) * 255)
+            box = Box(x + int(xs.min()), y + int(ys.min()), int(xs.max() - xs.min()) + 1,
+                      int(ys.max() - ys.min()) + 1)
+            boxes.append(_to_input_box(box, scale, shape))
+        options.append(SeamOption(tuple(run), mnistify_batch(crops, stroke=cfg.stroke),
+                                  tuple(found), tuple(boxes), len(seams)))
     return tuple(options)
 
 
@@ -205,9 +256,11 @@ class DigitReader:
                 pair = tuple(_to_input_box(box, scale, gray.shape) for box, _ in split)
                 options.append(SplitOption(k, pieces, pair))
         merges = _merge_options(seg, order, cfg.stroke, scale, gray.shape)
+        cuttings = (_seam_options(seg, order, ink.strength, cfg, scale, gray.shape)
+                    if cfg.try_splits else ())
         return PreparedDigits(crops, boxes, tuple(seg.lines[i] for i in order), ink, scale,
                               tuple(options), merges,
-                              self._tighter(seg, order, ink.strength))
+                              self._tighter(seg, order, ink.strength), cuttings)
 
     def _tighter(self, seg: Segmentation, order: list[int], strength: np.ndarray
                  ) -> tuple[tuple[int, np.ndarray], ...]:
@@ -238,7 +291,8 @@ class DigitReader:
         # every candidate and every split alternative go through the model in one batch
         batch = np.concatenate([prepared.crops, *(o.crops for o in prepared.alternatives),
                                 *(o.crop[None] for o in prepared.merges),
-                                *(crop[None] for _, crop in prepared.tighter)])
+                                *(crop[None] for _, crop in prepared.tighter),
+                                *(o.crops for o in prepared.cuttings)])
         return self.classify(batch)
 
     def _choose(self, prepared: PreparedDigits, probs: np.ndarray
@@ -249,9 +303,9 @@ class DigitReader:
         first_merge = n + 2 * len(prepared.alternatives)
         merged: dict[int, int] = {}  # candidate index -> merge option that replaces it
         for g, option in enumerate(prepared.merges):
-            pieces = probs[list(option.indices)].max(axis=1)
+            parts = probs[list(option.indices)].max(axis=1)
             if probs[first_merge + g].max() >= cfg.merge_above \
-                    and pieces.min() < cfg.merge_doubt:
+                    and parts.min() < cfg.merge_doubt:
                 merged.update((i, g) for i in option.indices)
         splits = {o.index: j for j, o in enumerate(prepared.alternatives)}
         first_tight = first_merge + len(prepared.merges)
@@ -261,13 +315,14 @@ class DigitReader:
             if probs[i].max() < cfg.split_below \
                     and probs[first_tight + t].max() > probs[i].max():
                 probs[i] = probs[first_tight + t]
-        candidates = []
+        entries: list[list[tuple[np.ndarray, Box, int]]] = []  # per candidate
         for i in range(n):
             line = prepared.lines[i]
+            entries.append([])
             if i in merged:
                 option = prepared.merges[merged[i]]
                 if i == option.indices[0]:
-                    candidates.append((probs[first_merge + merged[i]], option.box, line))
+                    entries[i].append((probs[first_merge + merged[i]], option.box, line))
                 continue
             if i in splits:
                 j = splits[i]
@@ -277,10 +332,29 @@ class DigitReader:
                 # stays (models are confident on fragments too, so a pair proves nothing)
                 if whole < cfg.split_below and float(pair.max(axis=1).prod()) > whole:
                     boxes = prepared.alternatives[j].boxes
-                    candidates.extend((p, box, line) for p, box in zip(pair, boxes, strict=True))
+                    entries[i].extend((p, box, line) for p, box in zip(pair, boxes, strict=True))
                     continue
-            candidates.append((probs[i], prepared.boxes[i], line))
-        return candidates
+            entries[i].append((probs[i], prepared.boxes[i], line))
+        at = first_tight + len(prepared.tighter)
+        for option in prepared.cuttings:
+            self._cut_along_seams(option, probs[at:at + len(option.crops)], entries,
+                                  prepared.lines[option.indices[0]])
+            at += len(option.crops)
+        return [e for per in entries for e in per]
+
+    def _cut_along_seams(self, option: SeamOption, probs: np.ndarray,
+                         entries: list[list[tuple[np.ndarray, Box, int]]], line: int) -> None:
+        """Replace the digits read from `option`'s blob by its best seam cutting when the
+        cutting reads surer (product of the digits' confidences)."""
+        current = [float(p.max()) for i in option.indices for p, _, _ in entries[i]]
+        if not current:
+            return
+        chain, score = best_cutting(list(option.pieces), probs.max(axis=1), option.n_seams)
+        if not chain or score <= float(np.prod(current)):
+            return
+        for i in option.indices:
+            entries[i] = []
+        entries[option.indices[0]] = [(probs[k], option.boxes[k], line) for k in chain]
 
     def read(self, image: np.ndarray) -> Reading:
         """Read all digits in `image` (BGR or gray uint8).

@@ -69,3 +69,13 @@ def test_centre_shift_of_an_empty_image_is_a_no_op() -> None:
 def test_batch_shape() -> None:
     assert mnistify_batch([]).shape == (0, 28, 28)
     assert mnistify_batch([seven(40, 30, 4)] * 3).shape == (3, 28, 28)
+
+
+def test_scraps_that_thinning_would_erase_do_not_crash() -> None:
+    # a tall, nearly empty mask (two scraps far apart): matching the stroke width erases
+    # it at the canonical scale, which must not fail
+    mask = np.zeros((359, 8), np.uint8)
+    mask[0:9, 0] = 255
+    mask[357, 6] = mask[358, 7] = 255
+    out = mnistify(mask)
+    assert out.shape == (28, 28) and out.dtype == np.uint8

@@ -1,0 +1,69 @@
+"""Seam cuts through touching digits, and the choice of the best cutting."""
+
+import cv2
+import numpy as np
+
+from digitedge.edge_runtime.seams import Piece, best_cutting, find_seams, pieces
+
+
+def _two_rings(gap: int = 6) -> np.ndarray:
+    """Two ring-shaped "0"s side by side, `gap` px apart, joined by a short smear at mid
+    height (what blur or a bleeding pen leaves between neighbours)."""
+    img = np.zeros((60, 100), np.uint8)
+    cv2.ellipse(img, (25, 30), (18, 25), 0, 0, 360, 255, 3)
+    cv2.ellipse(img, (25 + 36 + gap, 30), (18, 25), 0, 0, 360, 255, 3)
+    img[29:32, 42:50] = 255
+    return img
+
+
+def test_seam_runs_between_touching_rings_not_through_them():
+    img = _two_rings()
+    own = img > 0
+    seams = find_seams(img, own)
+    assert seams, "two touching rings must offer a cut"
+    # one seam passes through the smear between the rings (x 44-48), not through a ring
+    centres = [float(s.mean()) for s in seams]
+    assert any(43 <= c <= 49 for c in centres), centres
+
+
+def test_pieces_and_cutting_recover_the_two_rings():
+    img = _two_rings()
+    own = img > 0
+    seams = find_seams(img, own)
+    found = pieces(own, seams)
+    # confidences: pretend the model is sure only of pieces that are one whole ring
+    conf = []
+    for p in found:
+        xs = np.nonzero(p.mask)[1]
+        width = xs.max() - xs.min() + 1
+        conf.append(0.95 if 36 <= width <= 42 else 0.2)
+    chain, score = best_cutting(found, np.array(conf), len(seams))
+    assert len(chain) == 2
+    assert score > 0.9 * 0.9
+    left, right = (found[k].mask for k in chain)
+    assert np.nonzero(left)[1].max() < np.nonzero(right)[1].min() + 3
+    assert (left | right).sum() == own.sum()  # the cutting covers the blob exactly
+
+
+def test_no_seams_in_a_blob_too_small_or_without_ink():
+    assert find_seams(np.zeros((5, 5), np.uint8), np.zeros((5, 5), bool)) == []
+    empty = np.zeros((40, 40), bool)
+    assert find_seams(np.zeros((40, 40), np.uint8), empty) == []
+
+
+def test_a_solid_bar_has_no_cheap_seam():
+    # a filled blob: every top-to-bottom path crosses its full height of ink
+    own = np.zeros((40, 80), bool)
+    own[5:35, 5:75] = True
+    assert find_seams(own.astype(np.uint8) * 255, own) == []
+
+
+def test_best_cutting_prefers_the_surer_chain_and_reports_gaps():
+    mask = np.zeros((2, 2), bool)
+    options = [Piece(0, 2, mask), Piece(0, 1, mask), Piece(1, 2, mask)]
+    chain, score = best_cutting(options, np.array([0.5, 0.9, 0.9]), n_seams=1)
+    assert chain == [1, 2] and abs(score - 0.81) < 1e-9
+    chain, score = best_cutting(options, np.array([0.9, 0.9, 0.9]), n_seams=1)
+    assert chain == [0] and abs(score - 0.9) < 1e-9
+    # no chain reaches the right side
+    assert best_cutting([Piece(0, 1, mask)], np.array([0.9]), n_seams=1) == ([], 0.0)
