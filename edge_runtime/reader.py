@@ -71,6 +71,9 @@ class ReaderConfig(NamedTuple):
     also read cut along seams (`seams.py`), and the cutting whose digits' confidences have
     the highest product is kept (measured: also when the first reading is sure). Narrower
     blobs are one digit or "11", which seams cannot improve."""
+    seam_gap: float = 0.25
+    """Neighbours on a line closer than this times their height are read together along
+    seams as well (a digit broken by a faint stroke is then read whole when that is surer)."""
     tighter_below: int = 80
     """Candidates up to this tall (working pixels) are also read thresholded tighter
     (`cores.core_mask`); the surer reading is kept when the first is below `split_below`."""
@@ -135,6 +138,26 @@ def _runs(seg: Segmentation, order: list[int]) -> list[list[int]]:
     return runs
 
 
+def _neighbours(seg: Segmentation, order: list[int], runs: list[list[int]], gap: float
+                ) -> list[list[int]]:
+    """`runs` with consecutive runs on one line joined while the gap between them is under
+    `gap` times their height: the pieces of a digit broken by a faint stroke."""
+    if gap <= 0:
+        return runs
+    out: list[list[int]] = []
+    for run in runs:
+        if out and seg.lines[order[out[-1][-1]]] == seg.lines[order[run[0]]]:
+            a = functools.reduce(union, [seg.blobs[order[k]] for k in out[-1]]).box
+            b = functools.reduce(union, [seg.blobs[order[k]] for k in run]).box
+            h = max(a.h, b.h)
+            if b.x - (a.x + a.w) < gap * h and min(a.y + a.h, b.y + b.h) - max(a.y, b.y) \
+                    > 0.5 * min(a.h, b.h):
+                out[-1] = out[-1] + run
+                continue
+        out.append(run)
+    return out
+
+
 def _merge_options(seg: Segmentation, order: list[int], stroke: float | None, scale: float,
                    shape: tuple[int, int]) -> tuple[MergeOption, ...]:
     """One option per run of kept candidates cut from the same wide blob."""
@@ -151,7 +174,7 @@ def _seam_options(seg: Segmentation, order: list[int], strength: np.ndarray,
                   ) -> tuple[SeamOption, ...]:
     """Every piece between seams of each wide blob (or run cut from one), as crops."""
     options = []
-    for run in _runs(seg, order):
+    for run in _neighbours(seg, order, _runs(seg, order), cfg.seam_gap):
         whole = functools.reduce(union, [seg.blobs[order[k]] for k in run])
         x, y, w, h = whole.box
         if w < cfg.seam_min_aspect * h:

@@ -225,3 +225,19 @@ def test_touching_digits_are_cut_along_a_seam(reader: DigitReader, sample: Mnist
     assert reader.read(img).text == "71"
     no_seams = DigitReader(reader.model, config=ReaderConfig(seam_min_aspect=99.0))
     assert no_seams.read(img).text != "71"
+
+
+@pytest.mark.parametrize("index", [10, 11])
+def test_a_digit_broken_in_two_side_by_side_reads_whole(reader: DigitReader,
+                                                        sample: MnistData, index: int) -> None:
+    # a faint stroke lost to the threshold leaves a 0 (or a 6) as a left and a right piece
+    img = np.full((200, 300), 235, np.uint8)
+    digit = cv2.resize(sample.x_test[index], (112, 112), interpolation=cv2.INTER_LINEAR)
+    cols = np.flatnonzero(digit.max(axis=0) > 60)
+    mid = (cols[0] + cols[-1]) // 2
+    digit[:, mid - 3:mid + 3] = 0
+    img[44:156, 90:202] = (235 - np.clip(digit, 0, 200)).astype(np.uint8)
+    truth = str(sample.y_test[index])
+    assert reader.read(img).text == truth
+    apart = DigitReader(reader.model, config=ReaderConfig(seam_gap=0.0))
+    assert apart.read(img).text != truth
