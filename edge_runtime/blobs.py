@@ -34,8 +34,13 @@ class SegmentConfig(NamedTuple):
     min_rel_height: float = 0.4  # vs the line's median height: specks, dots and dashes
     max_rel_height: float = 2.0  # vs the median height: long lines, big shapes
     max_fill: float = 0.85  # ink / box area above this, with a wide box, is a solid blob
-    max_dot_fill: float = 0.75  # above this with no hole: a dot or smudge, not a digit
+    max_dot_fill: float = 0.75  # above this with no hole: a dot or smudge, not a digit...
+    dot_aspect: float = 0.8  # ...if at least this wide for its height (dots are round)
     split_aspect: float = 1.25  # wider than this (and with a thin neck): touching digits
+
+
+REL_LONG_BAND = 0.25  # a thin band longer than this share of the image's shorter side is
+# a sheet's or table's edge as likely as a digit: it does not set the typical digit height
 
 
 def own_pixels(labels: np.ndarray, blob: Blob) -> np.ndarray:
@@ -100,19 +105,29 @@ def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
     return float(values[order][np.searchsorted(cum, 0.5 * cum[-1])])
 
 
-def reference_height(blobs: list[Blob]) -> float:
+def reference_height(blobs: list[Blob], long_side: float | None = None) -> float:
     """The typical digit height: the ink-weighted median height, recomputed without outliers.
 
     Weighting by ink area lets a few real digits outvote many specks of texture or noise;
     capping each weight at four times the median area keeps one big blot (glare on a board, a
-    smudge, a shadow) from outvoting a whole row of small digits.
+    smudge, a shadow) from outvoting a whole row of small digits. With `long_side`, long
+    thin bands (longer than that, over 3.5 times longer than wide: pieces of a sheet's edge,
+    a rule, a table edge) do not vote unless nothing else does: two such strips beside a
+    lone digit would otherwise outvote it and get it dropped as a speck.
     """
+    if long_side is not None:
+        blobs = [b for b in blobs if not _long_band(b, long_side)] or blobs
     heights = np.array([b.box.h for b in blobs], dtype=np.float32)
     weights = np.array([b.area for b in blobs], dtype=np.float64)
     weights = np.minimum(weights, 4.0 * np.median(weights))
     ref = _weighted_median(heights, weights)
     near = (heights >= 0.5 * ref) & (heights <= 2.0 * ref)
     return _weighted_median(heights[near], weights[near]) if near.any() else ref
+
+
+def _long_band(blob: Blob, long_side: float) -> bool:
+    w, h = blob.box.w, blob.box.h
+    return max(w, h) > long_side and max(w, h) > 3.5 * min(w, h)
 
 
 def _has_hole(labels: np.ndarray, blob: Blob) -> bool:
@@ -124,20 +139,26 @@ def _has_hole(labels: np.ndarray, blob: Blob) -> bool:
 def size_outliers(labels: np.ndarray, blobs: list[Blob], cfg: SegmentConfig) -> list[Blob]:
     """Drop blobs far from the typical digit size, and solid blobs (shadows, stickers, dots).
 
-    A blob without a hole that fills most of its box is a dot or a smudge: written digits
-    without a loop (1, 2, 3, 5, 7) are strokes and fill far less of their box.
+    A round blob without a hole that fills most of its box is a dot or a smudge: written
+    digits without a loop (1, 2, 3, 5, 7) are strokes and fill far less of their box. A
+    thick marker can fill a narrow digit's box as much (and close the loops of an 8), but a
+    digit is taller than wide while a dot is round, so only roundish blobs count as dots.
+    Long bands (see `reference_height`) do not vote on the typical size.
     """
     if not blobs:
         return blobs
-    ref = reference_height(blobs)
-    keep = []
-    for b in blobs:
-        fill = b.area / float(b.box.w * b.box.h)
-        solid = b.box.w > 0.5 * b.box.h and (
-            fill > cfg.max_fill or (fill > cfg.max_dot_fill and not _has_hole(labels, b)))
-        if cfg.min_rel_height * ref <= b.box.h <= cfg.max_rel_height * ref and not solid:
-            keep.append(b)
-    return keep
+    solid = [_solid(labels, b, cfg) for b in blobs]
+    ref = reference_height(blobs, REL_LONG_BAND * min(labels.shape[:2]))
+    return [b for b, s in zip(blobs, solid, strict=True)
+            if cfg.min_rel_height * ref <= b.box.h <= cfg.max_rel_height * ref and not s]
+
+
+def _solid(labels: np.ndarray, b: Blob, cfg: SegmentConfig) -> bool:
+    """A filled box (sticker, shadow) or a round filled blob without a hole (dot, blot)."""
+    fill = b.area / float(b.box.w * b.box.h)
+    boxy = b.box.w > 0.5 * b.box.h and fill > cfg.max_fill
+    return boxy or (b.box.w >= cfg.dot_aspect * b.box.h and fill > cfg.max_dot_fill
+                    and not _has_hole(labels, b))
 
 
 def near_obstacles(labels: np.ndarray, blobs: list[Blob], obstacles: list[Blob],
@@ -175,7 +196,14 @@ def vertical_dashes(blobs: list[Blob], min_count: int = 3) -> list[Blob]:
                               b.box.x + b.box.w) > 0
                   and (b is a or overlap(a.box.y, a.box.y + a.box.h, b.box.y, b.box.y + b.box.h)
                        < 0.3 * min(a.box.h, b.box.h))]
-        if len(column) >= min_count:
+        # count the lines the column spans: "1 11" below a "1" is two lines, not three
+        tiers: list[Blob] = []
+        for b in sorted(column, key=lambda b: b.box.y):
+            if not tiers or overlap(tiers[-1].box.y, tiers[-1].box.y + tiers[-1].box.h,
+                                    b.box.y, b.box.y + b.box.h) \
+                    < 0.3 * min(tiers[-1].box.h, b.box.h):
+                tiers.append(b)
+        if len(tiers) >= min_count:
             drop.update(id(b) for b in column)
     return [b for b in blobs if id(b) not in drop]
 

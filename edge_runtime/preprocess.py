@@ -21,7 +21,8 @@ class InkImage(NamedTuple):
     threshold: int  # the strength level that separated ink from background
     dark_ink: bool  # True: dark ink on a light ground; False: light ink on a dark ground
     polarity_margin: float = float("inf")  # winning polarity vote / losing one (inf if forced)
-    surround: np.ndarray | None = None  # bool (H, W): table / page-edge region (see `surround`)
+    surround: np.ndarray | None = None  # bool (H, W): table / page-edge region (`surround`,
+    # `edge_strips`)
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -200,6 +201,43 @@ def otsu_threshold(strength: np.ndarray) -> int:
     return int(level)
 
 
+def edge_strips(mask: np.ndarray, gray: np.ndarray, dark_ink: bool, min_frac: float = 0.06,
+                min_step: float = 0.4) -> np.ndarray:
+    """Bool mask of the long thin ink components that are the rim of a brightness step (a
+    sheet's edge on a table, a board's frame, a shadow's edge), not pen strokes.
+
+    A stroke has the same paper on both sides; the strip thresholding leaves along a sheet's
+    edge has paper on one side and table on the other. So the ground just around each long
+    (over `min_frac` of the shorter image side), thin (over 3 times longer than wide)
+    component is compared with itself: when its darker tenth (for chalk: lighter) departs
+    from its lighter tenth by over `min_step` of the latter, the component is an edge.
+    """
+    out = np.zeros(mask.shape, dtype=bool)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((mask > 0).astype(np.uint8),
+                                                           connectivity=8)
+    img_h, img_w = mask.shape
+    for i in range(1, n):
+        x, y, w, h = (int(v) for v in stats[i, :4])
+        if max(w, h) < min_frac * min(img_h, img_w) or max(w, h) <= 3 * min(w, h):
+            continue
+        d = max(3, int(0.15 * min(w, h)) + 2)  # past the stroke's blurred fringe
+        x0, y0 = max(0, x - 2 * d), max(0, y - 2 * d)
+        x1, y1 = min(img_w, x + w + 2 * d), min(img_h, y + h + 2 * d)
+        own = (labels[y0:y1, x0:x1] == i).astype(np.uint8)
+        far = cv2.dilate(own, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * d + 1,) * 2))
+        near = cv2.dilate(own, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (d + 1,) * 2))
+        ring = (far > 0) & (near == 0) & (mask[y0:y1, x0:x1] == 0)
+        if ring.sum() < 10:
+            continue
+        ground = gray[y0:y1, x0:x1][ring].astype(np.float32)
+        if not dark_ink:
+            ground = 255.0 - ground
+        low, high = np.percentile(ground, [10, 90])
+        if high - low > min_step * max(high, 24.0):
+            out[y0:y1, x0:x1] |= own > 0
+    return out
+
+
 def close_strokes(mask: np.ndarray, size: int = 3) -> np.ndarray:
     """Morphological closing: bridges one- or two-pixel gaps in a stroke."""
     if size <= 1:
@@ -251,4 +289,5 @@ def binarize(gray: np.ndarray, *, median_size: int = 3, background_frac: float =
     low = max(int(floor * 0.6), high // 2)
     mask = hysteresis(strength, low, high)
     mask = close_strokes(mask, close_size)
+    around = around | edge_strips(mask, smooth, dark_ink)
     return InkImage(strength, mask, low, dark_ink, margin, around)

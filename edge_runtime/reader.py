@@ -15,7 +15,7 @@ from digitedge.edge_runtime.manifest import MIN_CONFIDENCE
 from digitedge.edge_runtime.mnistify import MNIST_STROKE, mnistify_batch
 from digitedge.edge_runtime.model import TFLiteModel
 from digitedge.edge_runtime.preprocess import InkImage, binarize, limit_size, to_gray
-from digitedge.edge_runtime.seams import Piece, best_cutting, find_seams, pieces
+from digitedge.edge_runtime.recut import Entry, SeamGroup, recut, runs, seam_groups
 from digitedge.edge_runtime.segment import (
     Segmentation,
     SegmentConfig,
@@ -66,14 +66,17 @@ class ReaderConfig(NamedTuple):
     4 or 7 cut in two gives one sure digit and a doubtful fragment."""
     merge_doubt: float = 0.9
     """...and some piece of it is less confident than this."""
+    seam_below: float = 0.99
+    """A group of candidates (`recut.py`: a wide blob, the pieces cut from one, or
+    neighbours closer than `seam_gap`) whose least sure digit reads below this is read
+    again cut along seams; the cutting whose digits' confidences have the highest product
+    is kept."""
     seam_min_aspect: float = 0.8
-    """A blob (or run of pieces cut from one) at least this many times as wide as tall is
-    also read cut along seams (`seams.py`), and the cutting whose digits' confidences have
-    the highest product is kept (measured: also when the first reading is sure). Narrower
-    blobs are one digit or "11", which seams cannot improve."""
+    """...when the group is at least this many times as wide as tall (narrower ink is one
+    digit, or a "11" that seams cannot improve)."""
     seam_gap: float = 0.25
-    """Neighbours on a line closer than this times their height are read together along
-    seams as well (a digit broken by a faint stroke is then read whole when that is surer)."""
+    """Neighbours on a line closer than this times their height are one group (a digit
+    broken by a faint stroke then reads whole when that is surer)."""
     tighter_below: int = 80
     """Candidates up to this tall (working pixels) are also read thresholded tighter
     (`cores.core_mask`); the surer reading is kept when the first is below `split_below`."""
@@ -94,7 +97,8 @@ class PreparedDigits(NamedTuple):
     alternatives: tuple[SplitOption, ...] = ()  # candidates that may be two touching digits
     merges: tuple[MergeOption, ...] = ()  # runs of candidates that may be one wide digit
     tighter: tuple[tuple[int, np.ndarray], ...] = ()  # (candidate, crop thresholded tighter)
-    cuttings: tuple[SeamOption, ...] = ()  # wide blobs that may be cut along seams instead
+    groups: tuple[SeamGroup, ...] = ()  # candidates that may be read along seams instead
+    shape: tuple[int, int] = (0, 0)  # the input image's (height, width)
 
 
 class SplitOption(NamedTuple):
@@ -105,16 +109,6 @@ class SplitOption(NamedTuple):
     boxes: tuple[Box, Box]  # their boxes in input-image pixels
 
 
-class SeamOption(NamedTuple):
-    """Candidates `indices` (a wide blob, or the pieces cut from one) read along seams."""
-
-    indices: tuple[int, ...]  # which crops of PreparedDigits this may replace
-    crops: np.ndarray  # uint8 (M, 28, 28): every piece between two seams
-    pieces: tuple[Piece, ...]  # where each crop lies between the seams
-    boxes: tuple[Box, ...]  # each piece's box in input-image pixels
-    n_seams: int
-
-
 class MergeOption(NamedTuple):
     """Candidates `indices` (one line, consecutive) are pieces of one wide blob; read whole."""
 
@@ -123,77 +117,14 @@ class MergeOption(NamedTuple):
     box: Box  # its box in input-image pixels
 
 
-def _runs(seg: Segmentation, order: list[int]) -> list[list[int]]:
-    """Positions in `order` grouped by the wide blob they were cut from (one line, in
-    order); a candidate that was not cut is a run of its own."""
-    runs: list[list[int]] = []
-    for k, i in enumerate(order):
-        whole = seg.wholes[i] if seg.wholes else None
-        prev = order[k - 1] if k else None
-        if whole is not None and prev is not None and seg.wholes[prev] is whole \
-                and seg.lines[prev] == seg.lines[i]:
-            runs[-1].append(k)
-        else:
-            runs.append([k])
-    return runs
-
-
-def _neighbours(seg: Segmentation, order: list[int], runs: list[list[int]], gap: float
-                ) -> list[list[int]]:
-    """`runs` with consecutive runs on one line joined while the gap between them is under
-    `gap` times their height: the pieces of a digit broken by a faint stroke."""
-    if gap <= 0:
-        return runs
-    out: list[list[int]] = []
-    for run in runs:
-        if out and seg.lines[order[out[-1][-1]]] == seg.lines[order[run[0]]]:
-            a = functools.reduce(union, [seg.blobs[order[k]] for k in out[-1]]).box
-            b = functools.reduce(union, [seg.blobs[order[k]] for k in run]).box
-            h = max(a.h, b.h)
-            if b.x - (a.x + a.w) < gap * h and min(a.y + a.h, b.y + b.h) - max(a.y, b.y) \
-                    > 0.5 * min(a.h, b.h):
-                out[-1] = out[-1] + run
-                continue
-        out.append(run)
-    return out
-
-
 def _merge_options(seg: Segmentation, order: list[int], stroke: float | None, scale: float,
                    shape: tuple[int, int]) -> tuple[MergeOption, ...]:
     """One option per run of kept candidates cut from the same wide blob."""
     options = []
-    for run in (r for r in _runs(seg, order) if len(r) > 1):
+    for run in (r for r in runs(seg, order) if len(r) > 1):
         whole = functools.reduce(union, [seg.blobs[order[k]] for k in run])
         crop = mnistify_batch([blob_mask(seg.labels, whole)], stroke=stroke)[0]
         options.append(MergeOption(tuple(run), crop, _to_input_box(whole.box, scale, shape)))
-    return tuple(options)
-
-
-def _seam_options(seg: Segmentation, order: list[int], strength: np.ndarray,
-                  cfg: ReaderConfig, scale: float, shape: tuple[int, int]
-                  ) -> tuple[SeamOption, ...]:
-    """Every piece between seams of each wide blob (or run cut from one), as crops."""
-    options = []
-    for run in _neighbours(seg, order, _runs(seg, order), cfg.seam_gap):
-        whole = functools.reduce(union, [seg.blobs[order[k]] for k in run])
-        x, y, w, h = whole.box
-        if w < cfg.seam_min_aspect * h:
-            continue
-        own = blob_mask(seg.labels, whole) > 0
-        seams = find_seams(strength[y:y + h, x:x + w], own)
-        found = pieces(own, seams)
-        if not seams or not found:
-            continue
-        crops, boxes = [], []
-        for piece in found:
-            ys, xs = np.nonzero(piece.mask)
-            crops.append(piece.mask[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
-                         .astype(np.uint8) * 255)
-            box = Box(x + int(xs.min()), y + int(ys.min()), int(xs.max() - xs.min()) + 1,
-                      int(ys.max() - ys.min()) + 1)
-            boxes.append(_to_input_box(box, scale, shape))
-        options.append(SeamOption(tuple(run), mnistify_batch(crops, stroke=cfg.stroke),
-                                  tuple(found), tuple(boxes), len(seams)))
     return tuple(options)
 
 
@@ -279,11 +210,11 @@ class DigitReader:
                 pair = tuple(_to_input_box(box, scale, gray.shape) for box, _ in split)
                 options.append(SplitOption(k, pieces, pair))
         merges = _merge_options(seg, order, cfg.stroke, scale, gray.shape)
-        cuttings = (_seam_options(seg, order, ink.strength, cfg, scale, gray.shape)
-                    if cfg.try_splits else ())
+        groups = (seam_groups(seg, order, ink.strength, cfg.seam_gap, cfg.seam_min_aspect)
+                  if cfg.try_splits else ())
         return PreparedDigits(crops, boxes, tuple(seg.lines[i] for i in order), ink, scale,
                               tuple(options), merges,
-                              self._tighter(seg, order, ink.strength), cuttings)
+                              self._tighter(seg, order, ink.strength), groups, gray.shape)
 
     def _tighter(self, seg: Segmentation, order: list[int], strength: np.ndarray
                  ) -> tuple[tuple[int, np.ndarray], ...]:
@@ -314,13 +245,12 @@ class DigitReader:
         # every candidate and every split alternative go through the model in one batch
         batch = np.concatenate([prepared.crops, *(o.crops for o in prepared.alternatives),
                                 *(o.crop[None] for o in prepared.merges),
-                                *(crop[None] for _, crop in prepared.tighter),
-                                *(o.crops for o in prepared.cuttings)])
+                                *(crop[None] for _, crop in prepared.tighter)])
         return self.classify(batch)
 
-    def _choose(self, prepared: PreparedDigits, probs: np.ndarray
-                ) -> list[tuple[np.ndarray, Box, int]]:
-        """(probabilities, box, line) per digit, after weighing each split and merge option."""
+    def _choose(self, prepared: PreparedDigits, probs: np.ndarray) -> list[Entry]:
+        """(probabilities, box, line) per digit, after weighing each split, merge and seam
+        cutting."""
         cfg = self.config
         n = len(prepared.crops)
         first_merge = n + 2 * len(prepared.alternatives)
@@ -338,7 +268,7 @@ class DigitReader:
             if probs[i].max() < cfg.split_below \
                     and probs[first_tight + t].max() > probs[i].max():
                 probs[i] = probs[first_tight + t]
-        entries: list[list[tuple[np.ndarray, Box, int]]] = []  # per candidate
+        entries: list[list[Entry]] = []  # per candidate
         for i in range(n):
             line = prepared.lines[i]
             entries.append([])
@@ -358,26 +288,11 @@ class DigitReader:
                     entries[i].extend((p, box, line) for p, box in zip(pair, boxes, strict=True))
                     continue
             entries[i].append((probs[i], prepared.boxes[i], line))
-        at = first_tight + len(prepared.tighter)
-        for option in prepared.cuttings:
-            self._cut_along_seams(option, probs[at:at + len(option.crops)], entries,
-                                  prepared.lines[option.indices[0]])
-            at += len(option.crops)
+        # unsure groups get a second look, cut along seams (one more, smaller model call)
+        recut(prepared.groups, entries, self.classify,
+              lambda box: _to_input_box(box, prepared.scale, prepared.shape), cfg.stroke,
+              cfg.seam_below)
         return [e for per in entries for e in per]
-
-    def _cut_along_seams(self, option: SeamOption, probs: np.ndarray,
-                         entries: list[list[tuple[np.ndarray, Box, int]]], line: int) -> None:
-        """Replace the digits read from `option`'s blob by its best seam cutting when the
-        cutting reads surer (product of the digits' confidences)."""
-        current = [float(p.max()) for i in option.indices for p, _, _ in entries[i]]
-        if not current:
-            return
-        chain, score = best_cutting(list(option.pieces), probs.max(axis=1), option.n_seams)
-        if not chain or score <= float(np.prod(current)):
-            return
-        for i in option.indices:
-            entries[i] = []
-        entries[option.indices[0]] = [(probs[k], option.boxes[k], line) for k in chain]
 
     def read(self, image: np.ndarray) -> Reading:
         """Read all digits in `image` (BGR or gray uint8).

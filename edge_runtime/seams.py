@@ -62,14 +62,15 @@ def _trace(step: np.ndarray, ends: np.ndarray) -> np.ndarray:
     return cols
 
 
-def find_seams(strength: np.ndarray, own: np.ndarray, max_seams: int = 8,
+def find_seams(strength: np.ndarray, own: np.ndarray, max_seams: int | None = None,
                max_cross: float = 3.0) -> list[np.ndarray]:
     """Top-to-bottom cuts through the blob `own`, left to right: each a column per row.
 
     Args:
         strength: uint8 ink strength over the blob's box (`preprocess.binarize`).
         own: bool mask of the blob's pixels in the same box.
-        max_seams: at most this many, the cheapest first.
+        max_seams: at most this many, the cheapest first; default: three per digit the
+            blob could hold (its width over its height), and at least 8.
         max_cross: a seam may cross at most this many stroke widths of full-strength ink
             (two digits touch in one or two places; a cut through a digit's body crosses
             more).
@@ -81,6 +82,8 @@ def find_seams(strength: np.ndarray, own: np.ndarray, max_seams: int = 8,
     h, w = own.shape
     if w < 8 or h < 8:
         return []
+    if max_seams is None:
+        max_seams = max(8, int(3 * w / h))
     ink = np.where(own, strength.astype(np.float32), 0.0)
     peak = float(ink.max())
     if peak <= 0:

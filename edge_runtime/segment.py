@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from digitedge.edge_runtime.blobs import (
+    REL_LONG_BAND,
     Blob,
     SegmentConfig,
     cluttered,
@@ -59,31 +60,48 @@ def union(a: Blob, b: Blob) -> Blob:
     return Blob(Box(x0, y0, x1 - x0, y1 - y0), a.parts + b.parts, a.area + b.area)
 
 
-def same_digit(a: Blob, b: Blob) -> bool:
+def same_digit(a: Blob, b: Blob, ref: float | None = None) -> bool:
     """Are `a` and `b` two pieces of one broken digit (a 5's cap, a 7's bar, a split 4)?
 
     They must overlap horizontally by half the narrower one, nearly touch vertically, and
     together be no taller than a digit: stacked digits on two lines fail the last test.
+    Or one is a short stroke lifted off beside the other's top (`_cap`: a 5's flag).
+    A digit is taller than wide, so when both pieces are wider than tall (a faint digit
+    broken across its middle) "a digit" is the typical digit height `ref`, not the taller
+    piece.
     """
     ax, ay, aw, ah = a.box
     bx, by, bw, bh = b.box
     if overlap(ax, ax + aw, bx, bx + bw) < 0.5 * min(aw, bw):
-        return False
+        return _cap(a, b) or _cap(b, a)
     gap = max(ay, by) - min(ay + ah, by + bh)
     tallest = max(ah, bh)
+    if ref is not None and aw > ah and bw > bh:
+        tallest = max(tallest, ref)
     merged_h = max(ay + ah, by + bh) - min(ay, by)
     return gap <= 0.25 * tallest and merged_h <= 1.35 * tallest
 
 
-def merge_pieces(blobs: list[Blob]) -> list[Blob]:
-    """Merge pieces of one digit until no pair qualifies (largest blobs absorb first)."""
+def _cap(body: Blob, cap: Blob) -> bool:
+    """Is `cap` a short stroke lifted off beside the top of `body` (a 5's flag)?"""
+    bx, by, bw, bh = body.box
+    cx, cy, cw, ch = cap.box
+    gap = max(bx, cx) - min(bx + bw, cx + cw)
+    width = max(bx + bw, cx + cw) - min(bx, cx)
+    return (ch <= 0.5 * bh and cap.area <= 0.6 * body.area and gap <= 0.1 * bh
+            and cy >= by - 0.1 * bh and cy + ch <= by + 0.5 * bh and width <= 1.2 * bh)
+
+
+def merge_pieces(blobs: list[Blob], ref: float | None = None) -> list[Blob]:
+    """Merge pieces of one digit until no pair qualifies (largest blobs absorb first);
+    `ref`: the typical digit height (see `same_digit`)."""
     blobs = sorted(blobs, key=lambda b: -b.area)
     merged = True
     while merged:
         merged = False
         for i in range(len(blobs)):
             for j in range(i + 1, len(blobs)):
-                if same_digit(blobs[i], blobs[j]):
+                if same_digit(blobs[i], blobs[j], ref):
                     blobs[i] = union(blobs[i], blobs[j])
                     del blobs[j]
                     merged = True
@@ -184,11 +202,11 @@ def segment(mask: np.ndarray, cfg: SegmentConfig | None = None,
         pieces = [b for b in pieces if b not in bands]
     if not whole:
         return empty
-    ref = reference_height(whole)
+    ref = reference_height(whole, REL_LONG_BAND * min(shape))
     # ruled lines and big shapes go before merging, so they cannot swallow a digit
     pieces = [b for b in pieces if b.box.h <= cfg.max_rel_height * ref
               and not (b.box.w > 1.6 * ref and b.box.w > 3 * b.box.h) and b.box.w <= 6 * ref]
-    blobs = merge_pieces(drop_containers(pieces))
+    blobs = merge_pieces(drop_containers(pieces), ref)
     wholes: dict[int, Blob] = {}  # first label of a piece -> the blob it was cut from
     cut = []
     for b in blobs:

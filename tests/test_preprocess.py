@@ -9,6 +9,7 @@ import pytest
 from digitedge.edge_runtime.preprocess import (
     binarize,
     close_strokes,
+    edge_strips,
     hysteresis,
     limit_size,
     local_floor,
@@ -130,3 +131,19 @@ def test_local_floor_damps_strength_only_where_the_surface_is_darker() -> None:
     assert (out[:, 48:] < 60).all()
     assert local_floor(strength, np.full((40, 80), 200, np.uint8), True, min_dev=20.0,
                        floor=30.0, min_contrast=30.0) is strength  # nothing darker: untouched
+
+
+@pytest.mark.parametrize("dark_ink", [True, False])
+def test_a_strip_along_a_step_is_an_edge_but_a_pen_stroke_is_not(dark_ink: bool) -> None:
+    # paper on the left, table (darker; for chalk: a lighter frame) from x = 200 on
+    gray = np.full((240, 320), 200, np.uint8)
+    gray[:, 200:] = 90
+    mask = np.zeros(gray.shape, np.uint8)
+    mask[40:200, 200:212] = 255  # the strip thresholding leaves along the step
+    mask[60:120, 80:86] = 255  # a "1" written on the paper, as long as a digit
+    mask[140:150, 60:140] = 255  # an underline: long and thin, paper on both sides
+    if not dark_ink:
+        gray = 255 - gray
+    edges = edge_strips(mask, gray, dark_ink)
+    assert edges[40:200, 200:212].all()
+    assert not edges[:, :190].any()

@@ -187,28 +187,6 @@ def test_a_sure_whole_reading_undoes_a_doubtful_cut(reader: DigitReader) -> None
     assert [int(p.argmax()) for p, _, _ in reader._choose(prepared, probs)] == [1, 7, 3]
 
 
-def test_seam_cutting_replaces_an_unsure_reading_only_when_surer(reader: DigitReader) -> None:
-    from digitedge.edge_runtime.reader import PreparedDigits, SeamOption
-    from digitedge.edge_runtime.seams import Piece
-    from digitedge.edge_runtime.types import Box
-
-    mask = np.zeros((4, 4), bool)
-    # one blob; seams give pieces left (0-1), right (1-2) and the whole (0-2)
-    pieces = (Piece(0, 1, mask), Piece(1, 2, mask), Piece(0, 2, mask))
-    boxes = (Box(0, 0, 10, 20), Box(10, 0, 10, 20), Box(0, 0, 20, 20))
-    option = SeamOption((0,), np.zeros((3, 28, 28), np.uint8), pieces, boxes, 1)
-    prepared = PreparedDigits(np.zeros((1, 28, 28), np.uint8), (Box(0, 0, 20, 20),), (0,),
-                              None, 1.0, (), (), (), (option,))
-    # "38" read whole is an unsure 0; cut along the seam it is a sure 3 and a sure 8
-    probs = np.concatenate([_probs((0, 0.2)), _probs((3, 0.99), (8, 0.98), (0, 0.2))])
-    chosen = reader._choose(prepared, probs)
-    assert [int(p.argmax()) for p, _, _ in chosen] == [3, 8]
-    assert [box for _, box, _ in chosen] == list(boxes[:2])
-    # a sure whole reading beats two pieces whose product is lower (a 4 cut into "L" + "1")
-    probs = np.concatenate([_probs((4, 0.995)), _probs((2, 0.99), (1, 0.99), (4, 0.995))])
-    assert [int(p.argmax()) for p, _, _ in reader._choose(prepared, probs)] == [4]
-
-
 def test_touching_digits_are_cut_along_a_seam(reader: DigitReader, sample: MnistData) -> None:
     # a 7 and a 1 written so close that they overlap by 10 px: one blob, too narrow for
     # the column cutters; the seam between them splits it (without seams it reads nothing)

@@ -67,3 +67,59 @@ def test_best_cutting_prefers_the_surer_chain_and_reports_gaps():
     assert chain == [0] and abs(score - 0.9) < 1e-9
     # no chain reaches the right side
     assert best_cutting([Piece(0, 1, mask)], np.array([0.9]), n_seams=1) == ([], 0.0)
+
+
+def _group_and_model(sure_whole: float):
+    """The two rings as one group read "0" unsure, and a fake model that is sure of a piece
+    holding one ring (0.95) and gives the whole pair `sure_whole`."""
+    from digitedge.edge_runtime.recut import SeamGroup
+    from digitedge.edge_runtime.types import Box
+
+    img = _two_rings()
+    own = img > 0
+    group = SeamGroup((0,), own, img, Box(100, 50, own.shape[1], own.shape[0]), 0)
+    found = pieces(own, find_seams(img, own))
+    rows = []
+    for p in found:
+        xs = np.nonzero(p.mask)[1]
+        width = xs.max() - xs.min() + 1
+        conf = 0.95 if 36 <= width <= 42 else sure_whole if width > 60 else 0.2
+        row = np.full(10, (1 - conf) / 9)
+        row[0] = conf
+        rows.append(row)
+
+    def classify(batch: np.ndarray) -> np.ndarray:
+        assert len(batch) == len(found)
+        return np.array(rows)
+    return group, classify
+
+
+def test_recut_replaces_an_unsure_reading_by_a_surer_cutting():
+    from digitedge.edge_runtime.recut import recut
+
+    group, classify = _group_and_model(0.3)
+    first = np.full(10, 0.05)
+    first[8] = 0.55
+    entries = [[(first, None, 0)]]
+    recut((group,), entries, classify, lambda box: box, None, below=0.99)
+    assert len(entries[0]) == 2
+    (_, left, _), (_, right, _) = entries[0]
+    assert left.x >= 100 and left.x + left.w <= right.x + 3  # in the image, left to right
+
+
+def test_recut_keeps_a_sure_first_reading():
+    from digitedge.edge_runtime.recut import recut
+
+    group, classify = _group_and_model(0.3)
+    first = np.full(10, 0.0)
+    first[8] = 1.0
+    entries = [[(first, None, 0)]]
+    recut((group,), entries, classify, lambda box: box, None, below=0.99)
+    assert entries[0][0][0] is first and len(entries[0]) == 1
+    # unsure, but the cutting is less sure still: kept too
+    first = np.full(10, 0.01)
+    first[8] = 0.91
+    entries = [[(first, None, 0)]]
+    group, classify = _group_and_model(0.3)
+    recut((group,), entries, classify, lambda box: box, None, below=0.95)
+    assert entries[0][0][0] is first and len(entries[0]) == 1

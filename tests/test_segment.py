@@ -5,7 +5,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from digitedge.edge_runtime.segment import blob_mask, segment
+from digitedge.edge_runtime.blobs import Blob, SegmentConfig, reference_height, size_outliers
+from digitedge.edge_runtime.segment import blob_mask, components, segment
+from digitedge.edge_runtime.types import Box
 
 
 def blank(shape: tuple[int, int] = (200, 300)) -> np.ndarray:
@@ -242,3 +244,84 @@ def test_a_tighter_threshold_reopens_a_filled_loop() -> None:
     assert core is not None and not (core & ~own).any()
     _, holes = cv2.findContours(core.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     assert (holes[0][:, 3] >= 0).any()  # the tighter threshold opens it again
+
+
+def test_two_sheet_edges_beside_a_lone_digit_do_not_set_its_size() -> None:
+    # the strips of table along a sheet's left and right edges are long thin bands with
+    # far more ink than one large digit: they must not make the digit a "speck"
+    mask = blank((480, 640))
+    mask[60:340, 120:146] = 255
+    mask[60:345, 520:556] = 255
+    digit(mask, 290, 200, h=90)
+    found = boxes(mask)
+    assert len(found) == 1 and 280 <= found[0][0] <= 300 and 80 <= found[0][3] <= 95
+
+
+def test_long_bands_vote_on_the_digit_height_only_when_nothing_else_does() -> None:
+    def blob(w: int, h: int, area: int) -> Blob:
+        return Blob(Box(10, 10, w, h), (1,), area)
+
+    digit_, bands = blob(60, 90, 1100), [blob(27, 272, 3300), blob(38, 285, 3700)]
+    assert reference_height([digit_, *bands]) > 200  # area-weighted: the bands win
+    assert reference_height([digit_, *bands], long_side=120) == 90
+    # a lone close-up "1" (a long band too) still sets the height
+    assert reference_height(bands[:1], long_side=120) == 272
+
+
+def test_a_thick_narrow_digit_is_not_a_dot_but_a_round_blot_is() -> None:
+    mask = blank((100, 200))
+    for x in (20, 50):  # two thin-stroke digits set the typical height (20)
+        cv2.rectangle(mask, (x, 40), (x + 11, 59), 255, 2)
+    # a thick-marker 8 with its loops filled: 12 x 20, pinched waist, fill 0.8, no hole
+    mask[40:60, 80:92] = 255
+    mask[47:53, 80:84] = 0
+    mask[47:53, 88:92] = 0
+    # a roundish blot as tall as the digits: a 20 x 20 octagon, fill 0.79, no hole
+    yy, xx = np.mgrid[0:20, 0:20]
+    octagon = np.minimum(xx, 19 - xx) + np.minimum(yy, 19 - yy) >= 6
+    mask[40:60, 120:140][octagon] = 255
+    labels, blobs = components(mask)
+    kept = sorted(b.box.x for b in size_outliers(labels, blobs, SegmentConfig()))
+    assert kept == [19, 49, 80]
+
+
+def test_a_faint_digit_broken_across_its_middle_is_merged() -> None:
+    mask = blank((200, 300))
+    for x in (20, 80):  # two whole digits set the typical height (40)
+        digit(mask, x, 60)
+    # the third broke into a top and a bottom half, each wider than tall, 7 px apart
+    cv2.ellipse(mask, (172, 72), (12, 10), 0, 180, 360, 255, 3)
+    cv2.ellipse(mask, (172, 84), (12, 10), 0, 0, 180, 255, 3)
+    found = boxes(mask)
+    assert len(found) == 3
+    x, y, w, h = found[2]
+    assert x >= 150 and h >= 30
+
+
+def test_a_lifted_flag_beside_a_digit_top_is_merged_but_a_dash_is_not() -> None:
+    mask = blank((200, 300))
+    for x in (20, 80):
+        digit(mask, x, 60)
+    # a "5" written in two strokes: the body, and its flag lifted off at the top right
+    cv2.line(mask, (152, 62), (152, 78), 255, 3)
+    cv2.ellipse(mask, (158, 88), (9, 11), 0, -120, 160, 255, 3)
+    cv2.line(mask, (168, 62), (180, 62), 255, 3)
+    # a dash at mid height just beside a digit is not part of it
+    cv2.ellipse(mask, (214, 80), (9, 18), 0, 0, 360, 255, 3)
+    cv2.line(mask, (229, 80), (243, 80), 255, 3)
+    found = boxes(mask)
+    five = [b for b in found if 140 <= b[0] <= 160]
+    assert len(five) == 1 and five[0][0] + five[0][2] >= 180
+    zero = [b for b in found if 200 <= b[0] <= 210]
+    assert len(zero) == 1 and zero[0][0] + zero[0][2] < 227
+
+
+def test_a_one_above_a_pair_of_ones_is_not_a_margin_line() -> None:
+    # "1" over "11": three thin blobs in one column, but on two lines, not three
+    mask = blank((240, 300))
+    digit(mask, 40, 30)
+    for x, y in ((100, 30), (96, 120), (112, 120)):
+        cv2.line(mask, (x, y), (x, y + 40), 255, 5)
+    digit(mask, 150, 120)
+    found = boxes(mask)
+    assert len(found) == 5
