@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import time
 from pathlib import Path
 from typing import NamedTuple
@@ -15,13 +14,12 @@ from digitedge.edge_runtime.manifest import MIN_CONFIDENCE
 from digitedge.edge_runtime.mnistify import MNIST_STROKE, mnistify_batch
 from digitedge.edge_runtime.model import TFLiteModel
 from digitedge.edge_runtime.preprocess import InkImage, binarize, limit_size, to_gray
-from digitedge.edge_runtime.recut import Entry, SeamGroup, recut, runs, seam_groups
+from digitedge.edge_runtime.recut import Entry, SeamGroup, recut, seam_groups
 from digitedge.edge_runtime.segment import (
     Segmentation,
     SegmentConfig,
     blob_mask,
     segment,
-    union,
 )
 from digitedge.edge_runtime.splits import two_way_split
 from digitedge.edge_runtime.types import Box, Digit, Reading, join_text
@@ -60,12 +58,6 @@ class ReaderConfig(NamedTuple):
     """Also classify squarish blobs as two touching digits and keep the likelier reading."""
     split_below: float = 0.9
     """...but only when the blob read as one digit is less confident than this."""
-    merge_above: float = 0.99
-    """A wide blob cut into digits (`splits.split_wide`) is read whole again when the whole
-    reading is at least this confident and some piece is less than `merge_doubt`: a broad
-    4 or 7 cut in two gives one sure digit and a doubtful fragment."""
-    merge_doubt: float = 0.9
-    """...and some piece of it is less confident than this."""
     seam_below: float = 0.99
     """A group of candidates (`recut.py`: a wide blob, the pieces cut from one, or
     neighbours closer than `seam_gap`) whose least sure digit reads below this is read
@@ -95,7 +87,6 @@ class PreparedDigits(NamedTuple):
     ink: InkImage  # the working-size ink mask (for debugging and tests)
     scale: float  # working size / input size (<= 1)
     alternatives: tuple[SplitOption, ...] = ()  # candidates that may be two touching digits
-    merges: tuple[MergeOption, ...] = ()  # runs of candidates that may be one wide digit
     tighter: tuple[tuple[int, np.ndarray], ...] = ()  # (candidate, crop thresholded tighter)
     groups: tuple[SeamGroup, ...] = ()  # candidates that may be read along seams instead
     shape: tuple[int, int] = (0, 0)  # the input image's (height, width)
@@ -107,25 +98,6 @@ class SplitOption(NamedTuple):
     index: int  # which crop of PreparedDigits this replaces
     crops: np.ndarray  # uint8 (2, 28, 28): left and right pieces
     boxes: tuple[Box, Box]  # their boxes in input-image pixels
-
-
-class MergeOption(NamedTuple):
-    """Candidates `indices` (one line, consecutive) are pieces of one wide blob; read whole."""
-
-    indices: tuple[int, ...]  # which crops of PreparedDigits this replaces
-    crop: np.ndarray  # uint8 (28, 28): the whole blob
-    box: Box  # its box in input-image pixels
-
-
-def _merge_options(seg: Segmentation, order: list[int], stroke: float | None, scale: float,
-                   shape: tuple[int, int]) -> tuple[MergeOption, ...]:
-    """One option per run of kept candidates cut from the same wide blob."""
-    options = []
-    for run in (r for r in runs(seg, order) if len(r) > 1):
-        whole = functools.reduce(union, [seg.blobs[order[k]] for k in run])
-        crop = mnistify_batch([blob_mask(seg.labels, whole)], stroke=stroke)[0]
-        options.append(MergeOption(tuple(run), crop, _to_input_box(whole.box, scale, shape)))
-    return tuple(options)
 
 
 def _confident(prepared: PreparedDigits, probs: np.ndarray, level: float = 0.9) -> int:
@@ -209,11 +181,10 @@ class DigitReader:
                 pieces = mnistify_batch([mask for _, mask in split], stroke=cfg.stroke)
                 pair = tuple(_to_input_box(box, scale, gray.shape) for box, _ in split)
                 options.append(SplitOption(k, pieces, pair))
-        merges = _merge_options(seg, order, cfg.stroke, scale, gray.shape)
         groups = (seam_groups(seg, order, ink.strength, cfg.seam_gap, cfg.seam_min_aspect)
                   if cfg.try_splits else ())
         return PreparedDigits(crops, boxes, tuple(seg.lines[i] for i in order), ink, scale,
-                              tuple(options), merges,
+                              tuple(options),
                               self._tighter(seg, order, ink.strength), groups, gray.shape)
 
     def _tighter(self, seg: Segmentation, order: list[int], strength: np.ndarray
@@ -244,24 +215,16 @@ class DigitReader:
     def _classify_all(self, prepared: PreparedDigits) -> np.ndarray:
         # every candidate and every split alternative go through the model in one batch
         batch = np.concatenate([prepared.crops, *(o.crops for o in prepared.alternatives),
-                                *(o.crop[None] for o in prepared.merges),
                                 *(crop[None] for _, crop in prepared.tighter)])
         return self.classify(batch)
 
     def _choose(self, prepared: PreparedDigits, probs: np.ndarray) -> list[Entry]:
-        """(probabilities, box, line) per digit, after weighing each split, merge and seam
-        cutting."""
+        """(probabilities, box, line) per digit, after weighing each split and seam cutting
+        (a seam cutting also reads the pieces of a wide blob whole again)."""
         cfg = self.config
         n = len(prepared.crops)
-        first_merge = n + 2 * len(prepared.alternatives)
-        merged: dict[int, int] = {}  # candidate index -> merge option that replaces it
-        for g, option in enumerate(prepared.merges):
-            parts = probs[list(option.indices)].max(axis=1)
-            if probs[first_merge + g].max() >= cfg.merge_above \
-                    and parts.min() < cfg.merge_doubt:
-                merged.update((i, g) for i in option.indices)
         splits = {o.index: j for j, o in enumerate(prepared.alternatives)}
-        first_tight = first_merge + len(prepared.merges)
+        first_tight = n + 2 * len(prepared.alternatives)
         probs = probs.copy()
         for t, (i, _) in enumerate(prepared.tighter):
             # keep the surer of the two thresholds (a filled-in loop reads unsure)
@@ -272,11 +235,6 @@ class DigitReader:
         for i in range(n):
             line = prepared.lines[i]
             entries.append([])
-            if i in merged:
-                option = prepared.merges[merged[i]]
-                if i == option.indices[0]:
-                    entries[i].append((probs[first_merge + merged[i]], option.box, line))
-                continue
             if i in splits:
                 j = splits[i]
                 pair = probs[n + 2 * j:n + 2 * j + 2]

@@ -35,7 +35,7 @@ class SeamGroup(NamedTuple):
     line: int
 
 
-def runs(seg: Segmentation, order: list[int]) -> list[list[int]]:
+def _runs(seg: Segmentation, order: list[int]) -> list[list[int]]:
     """Positions in `order` grouped by the wide blob they were cut from (one line, in
     order); a candidate that was not cut is a run of its own."""
     out: list[list[int]] = []
@@ -72,7 +72,7 @@ def seam_groups(seg: Segmentation, order: list[int], strength: np.ndarray, gap: 
     """The groups worth cutting: at least `min_aspect` times as wide as tall (narrower ink
     is one digit, or a "11" that seams cannot improve)."""
     out = []
-    for run in _joined(seg, order, runs(seg, order), gap):
+    for run in _joined(seg, order, _runs(seg, order), gap):
         whole = functools.reduce(union, [seg.blobs[order[k]] for k in run])
         x, y, w, h = whole.box
         if w >= min_aspect * h:

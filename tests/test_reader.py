@@ -169,24 +169,6 @@ def _probs(*rows: tuple[int, float]) -> np.ndarray:
     return out
 
 
-def test_a_sure_whole_reading_undoes_a_doubtful_cut(reader: DigitReader) -> None:
-    from digitedge.edge_runtime.reader import MergeOption, PreparedDigits
-    from digitedge.edge_runtime.types import Box
-
-    crops = np.zeros((3, 28, 28), np.uint8)
-    boxes = (Box(0, 0, 10, 20), Box(10, 0, 10, 20), Box(40, 0, 12, 20))
-    merge = MergeOption((0, 1), np.zeros((28, 28), np.uint8), Box(0, 0, 20, 20))
-    prepared = PreparedDigits(crops, boxes, (0, 0, 0), None, 1.0, (), (merge,))
-    # a broad 4 cut in two: "1" sure, "7" doubtful; read whole it is a sure 4
-    probs = np.concatenate([_probs((1, 0.99), (7, 0.6), (3, 0.98)), _probs((4, 0.995))])
-    chosen = reader._choose(prepared, probs)
-    assert [int(p.argmax()) for p, _, _ in chosen] == [4, 3]
-    assert chosen[0][1] == Box(0, 0, 20, 20)
-    # two sure pieces stay two digits
-    probs = np.concatenate([_probs((1, 0.99), (7, 0.97), (3, 0.98)), _probs((4, 0.995))])
-    assert [int(p.argmax()) for p, _, _ in reader._choose(prepared, probs)] == [1, 7, 3]
-
-
 def test_touching_digits_are_cut_along_a_seam(reader: DigitReader, sample: MnistData) -> None:
     # a 7 and a 1 written so close that they overlap by 10 px: one blob, too narrow for
     # the column cutters; the seam between them splits it (without seams it reads nothing)

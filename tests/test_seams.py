@@ -69,7 +69,7 @@ def test_best_cutting_prefers_the_surer_chain_and_reports_gaps():
     assert best_cutting([Piece(0, 1, mask)], np.array([0.9]), n_seams=1) == ([], 0.0)
 
 
-def _group_and_model(sure_whole: float):
+def _group_and_model(sure_whole: float, indices: tuple[int, ...] = (0,)):
     """The two rings as one group read "0" unsure, and a fake model that is sure of a piece
     holding one ring (0.95) and gives the whole pair `sure_whole`."""
     from digitedge.edge_runtime.recut import SeamGroup
@@ -77,7 +77,7 @@ def _group_and_model(sure_whole: float):
 
     img = _two_rings()
     own = img > 0
-    group = SeamGroup((0,), own, img, Box(100, 50, own.shape[1], own.shape[0]), 0)
+    group = SeamGroup(indices, own, img, Box(100, 50, own.shape[1], own.shape[0]), 0)
     found = pieces(own, find_seams(img, own))
     rows = []
     for p in found:
@@ -123,3 +123,17 @@ def test_recut_keeps_a_sure_first_reading():
     group, classify = _group_and_model(0.3)
     recut((group,), entries, classify, lambda box: box, None, below=0.95)
     assert entries[0][0][0] is first and len(entries[0]) == 1
+
+
+def test_recut_reads_pieces_whole_again_when_that_is_surer():
+    from digitedge.edge_runtime.recut import recut
+
+    # two candidates cut from one wide blob: a sure "1" and a doubtful "7"; read whole (as
+    # the fake model says) it is a sure digit, like a broad 4 cut in two
+    group, classify = _group_and_model(0.995, indices=(0, 1))
+    one, seven = np.full(10, 0.001), np.full(10, 0.04)
+    one[1], seven[7] = 0.99, 0.6
+    entries = [[(one, None, 0)], [(seven, None, 0)]]
+    recut((group,), entries, classify, lambda box: box, None, below=0.99)
+    assert len(entries[0]) == 1 and entries[1] == []
+    assert entries[0][0][1].w > 60  # the whole blob's box
