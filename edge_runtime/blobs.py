@@ -113,16 +113,35 @@ def reference_height(blobs: list[Blob], long_side: float | None = None) -> float
     smudge, a shadow) from outvoting a whole row of small digits. With `long_side`, long
     thin bands (longer than that, over 3.5 times longer than wide: pieces of a sheet's edge,
     a rule, a table edge) do not vote unless nothing else does: two such strips beside a
-    lone digit would otherwise outvote it and get it dropped as a speck.
+    lone digit would otherwise outvote it and get it dropped as a speck. Likewise, when
+    some blobs stand in a row with a neighbour of about their height (upright, side by
+    side: the digits of a number), only those vote: a finger tip or a shadow's corner
+    beside one short number has more ink than its two digits but no row of its own.
     """
     if long_side is not None:
         blobs = [b for b in blobs if not _long_band(b, long_side)] or blobs
+        blobs = [b for b, m in zip(blobs, _row_mates(blobs), strict=True) if m] or blobs
     heights = np.array([b.box.h for b in blobs], dtype=np.float32)
     weights = np.array([b.area for b in blobs], dtype=np.float64)
     weights = np.minimum(weights, 4.0 * np.median(weights))
     ref = _weighted_median(heights, weights)
     near = (heights >= 0.5 * ref) & (heights <= 2.0 * ref)
     return _weighted_median(heights[near], weights[near]) if near.any() else ref
+
+
+def _row_mates(blobs: list[Blob]) -> np.ndarray:
+    """Per blob: whether another upright blob of about its height stands beside it in a
+    row, as neighbouring digits of a number or a line of writing do."""
+    x, y, w, h = (np.array([b.box[i] for b in blobs], dtype=np.float32)[:, None]
+                  for i in range(4))
+    upright = w < 0.9 * h
+    ratio = h.T / h
+    v_overlap = np.minimum(y + h, (y + h).T) - np.maximum(y, y.T)
+    gap = np.maximum(x, x.T) - np.minimum(x + w, (x + w).T)
+    mate = (upright & upright.T & (ratio >= 0.67) & (ratio <= 1.5)
+            & (v_overlap >= 0.5 * np.minimum(h, h.T)) & (gap <= np.maximum(h, h.T)))
+    np.fill_diagonal(mate, False)
+    return mate.any(axis=1)
 
 
 def _long_band(blob: Blob, long_side: float) -> bool:

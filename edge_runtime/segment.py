@@ -220,7 +220,7 @@ def segment(mask: np.ndarray, cfg: SegmentConfig | None = None,
     blobs = cluttered(labels, blobs, components_all, ref)
     blobs = fat_blobs(labels, blobs)
     if strength is not None:
-        blobs = faint_blobs(labels, blobs, strength)
+        blobs = smears(labels, faint_blobs(labels, blobs, strength), strength)
     lines = line_outliers(group_lines(blobs), cfg)
     ordered = tuple(b for line in lines for b in line)
     line_ids = tuple(i for i, line in enumerate(lines) for _ in line)
@@ -238,6 +238,30 @@ def fat_blobs(labels: np.ndarray, blobs: list[Blob], ratio: float = 2.5) -> list
     ref = sorted(widths)[(len(widths) - 1) // 2]  # lower median: with two, the thinner
     return [b for b, sw in zip(blobs, widths, strict=True)
             if not (sw > ratio * ref and sw > 0.2 * min(b.box.w, b.box.h))]
+
+
+def smears(labels: np.ndarray, blobs: list[Blob], strength: np.ndarray,
+           wider: float = 1.6, fainter: float = 0.7) -> list[Blob]:
+    """Drop smears: blobs with a stroke over `wider` times the candidates' typical stroke
+    and ink under `fainter` times their typical strength.
+
+    Ink or graphite smeared by a hand or a sleeve spreads wider and lighter than the
+    strokes it came from, while a digit pressed harder than the others is thicker and
+    darker, so the two tests together mark a smear that neither alone (`fat_blobs`,
+    `faint_blobs`) can tell from a bold or a light digit.
+    """
+    if len(blobs) < 2:
+        return blobs
+    widths, medians = [], []
+    for b in blobs:
+        own = blob_mask(labels, b)
+        widths.append(stroke_width(own))
+        x, y, w, h = b.box
+        medians.append(float(np.median(strength[y:y + h, x:x + w][own > 0])))
+    width = sorted(widths)[(len(widths) - 1) // 2]  # lower median, as in fat_blobs
+    ink = float(np.percentile(medians, 80))  # as in faint_blobs
+    return [b for b, sw, m in zip(blobs, widths, medians, strict=True)
+            if not (sw > wider * width and m < fainter * ink)]
 
 
 def page_edge_band(blob: Blob, shape: tuple[int, int]) -> bool:

@@ -325,3 +325,33 @@ def test_a_one_above_a_pair_of_ones_is_not_a_margin_line() -> None:
     digit(mask, 150, 120)
     found = boxes(mask)
     assert len(found) == 5
+
+
+def test_a_row_of_digits_sets_the_height_not_a_big_shape_beside_it() -> None:
+    # two small digits side by side and the outline of a finger tip (a big open arc with
+    # more ink than both): the row is the writing, the arc must not make its digits specks
+    mask = blank((480, 640))
+    digit(mask, 300, 100, h=30)
+    digit(mask, 325, 100, h=30)
+    cv2.ellipse(mask, (480, 400), (80, 90), 0, 180, 360, 255, 8)
+    found = boxes(mask)
+    assert [b[0] for b in found if b[3] <= 35] == [300, 325]
+    # a lone digit has no row: the shapes vote by ink as before (nothing tells which is
+    # the writing), so that a few specks in a row cannot outvote a big digit
+    single = [Blob(Box(300, 100, 18, 30), (1,), 300), Blob(Box(400, 300, 160, 90), (2,), 2200),
+              Blob(Box(100, 50, 20, 30), (3,), 250)]
+    assert reference_height(single, long_side=120) == 90
+    row = [*single[:2], Blob(Box(322, 101, 18, 30), (3,), 280)]
+    assert reference_height(row, long_side=120) == 30
+    assert reference_height(row) == 90  # only when asked (as size_outliers and segment do)
+
+
+def test_a_smear_wider_and_fainter_than_the_writing_is_dropped() -> None:
+    mask = blank()
+    for x in (40, 90):
+        digit(mask, x, 60)
+    cv2.ellipse(mask, (200, 80), (16, 6), 60, 0, 360, 255, -1)  # a graphite smear
+    strength = np.where(mask > 0, 180, 0).astype(np.uint8)
+    assert len(segment(mask, strength=strength).blobs) == 3  # as dark: a bold stroke
+    strength[:, 170:] = strength[:, 170:] // 5 * 3  # 60 %: not faint enough for faint_blobs
+    assert [b.box.x for b in segment(mask, strength=strength).blobs] == [40, 90]
