@@ -3,7 +3,9 @@
 import cv2
 import numpy as np
 
+from digitedge.edge_runtime.recut import SeamGroup, recut
 from digitedge.edge_runtime.seams import Piece, best_cutting, find_seams, pieces
+from digitedge.edge_runtime.types import Box
 
 
 def _two_rings(gap: int = 6) -> np.ndarray:
@@ -69,12 +71,16 @@ def test_best_cutting_prefers_the_surer_chain_and_reports_gaps():
     assert best_cutting([Piece(0, 1, mask)], np.array([0.9]), n_seams=1) == ([], 0.0)
 
 
+def _reading(label: int, conf: float) -> np.ndarray:
+    """A probability row: `conf` for `label`, the rest spread evenly."""
+    row = np.full(10, (1 - conf) / 9)
+    row[label] = conf
+    return row
+
+
 def _group_and_model(sure_whole: float, indices: tuple[int, ...] = (0,)):
     """The two rings as one group read "0" unsure, and a fake model that is sure of a piece
     holding one ring (0.95) and gives the whole pair `sure_whole`."""
-    from digitedge.edge_runtime.recut import SeamGroup
-    from digitedge.edge_runtime.types import Box
-
     img = _two_rings()
     own = img > 0
     group = SeamGroup(indices, own, img, Box(100, 50, own.shape[1], own.shape[0]), 0)
@@ -83,10 +89,8 @@ def _group_and_model(sure_whole: float, indices: tuple[int, ...] = (0,)):
     for p in found:
         xs = np.nonzero(p.mask)[1]
         width = xs.max() - xs.min() + 1
-        conf = 0.95 if 36 <= width <= 42 else sure_whole if width > 60 else 0.2
-        row = np.full(10, (1 - conf) / 9)
-        row[0] = conf
-        rows.append(row)
+        rows.append(_reading(0, 0.95 if 36 <= width <= 42 else sure_whole if width > 60
+                             else 0.2))
 
     def classify(batch: np.ndarray) -> np.ndarray:
         assert len(batch) == len(found)
@@ -95,11 +99,8 @@ def _group_and_model(sure_whole: float, indices: tuple[int, ...] = (0,)):
 
 
 def test_recut_replaces_an_unsure_reading_by_a_surer_cutting():
-    from digitedge.edge_runtime.recut import recut
-
     group, classify = _group_and_model(0.3)
-    first = np.full(10, 0.05)
-    first[8] = 0.55
+    first = _reading(8, 0.55)
     entries = [[(first, None, 0)]]
     recut((group,), entries, classify, lambda box: box, None, below=0.99)
     assert len(entries[0]) == 2
@@ -108,32 +109,20 @@ def test_recut_replaces_an_unsure_reading_by_a_surer_cutting():
 
 
 def test_recut_keeps_a_sure_first_reading():
-    from digitedge.edge_runtime.recut import recut
-
-    group, classify = _group_and_model(0.3)
-    first = np.full(10, 0.0)
-    first[8] = 1.0
-    entries = [[(first, None, 0)]]
-    recut((group,), entries, classify, lambda box: box, None, below=0.99)
-    assert entries[0][0][0] is first and len(entries[0]) == 1
-    # unsure, but the cutting is less sure still: kept too
-    first = np.full(10, 0.01)
-    first[8] = 0.91
-    entries = [[(first, None, 0)]]
-    group, classify = _group_and_model(0.3)
-    recut((group,), entries, classify, lambda box: box, None, below=0.95)
-    assert entries[0][0][0] is first and len(entries[0]) == 1
+    # sure: not cut at all; unsure, but the cutting (0.95 x 0.95) is less sure still
+    for conf, below in ((1.0, 0.99), (0.91, 0.95)):
+        group, classify = _group_and_model(0.3)
+        first = _reading(8, conf)
+        entries = [[(first, None, 0)]]
+        recut((group,), entries, classify, lambda box: box, None, below=below)
+        assert entries[0][0][0] is first and len(entries[0]) == 1
 
 
 def test_recut_reads_pieces_whole_again_when_that_is_surer():
-    from digitedge.edge_runtime.recut import recut
-
     # two candidates cut from one wide blob: a sure "1" and a doubtful "7"; read whole (as
     # the fake model says) it is a sure digit, like a broad 4 cut in two
     group, classify = _group_and_model(0.995, indices=(0, 1))
-    one, seven = np.full(10, 0.001), np.full(10, 0.04)
-    one[1], seven[7] = 0.99, 0.6
-    entries = [[(one, None, 0)], [(seven, None, 0)]]
+    entries = [[(_reading(1, 0.99), None, 0)], [(_reading(7, 0.6), None, 0)]]
     recut((group,), entries, classify, lambda box: box, None, below=0.99)
     assert len(entries[0]) == 1 and entries[1] == []
     assert entries[0][0][1].w > 60  # the whole blob's box
