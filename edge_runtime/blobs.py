@@ -11,6 +11,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from digitedge.edge_runtime.mnistify import stroke_width
 from digitedge.edge_runtime.types import Box
 
 
@@ -254,8 +255,34 @@ def cluttered(labels: np.ndarray, blobs: list[Blob], pieces: list[Blob], ref: fl
     return keep
 
 
-def faint_blobs(labels: np.ndarray, blobs: list[Blob], strength: np.ndarray,
-                ratio: float = 0.5) -> list[Blob]:
+class Ink(NamedTuple):
+    """How a blob is written, for comparing it with the other candidates."""
+
+    stroke: float  # stroke width in px (`mnistify.stroke_width`)
+    strength: float  # median ink strength of its pixels (0 without a strength image)
+
+
+def measure_ink(labels: np.ndarray, blobs: list[Blob], strength: np.ndarray | None
+                ) -> dict[Blob, Ink]:
+    """Each blob's stroke width and median strength, measured once for the filters that
+    compare one blob's writing with the others' (`fat_blobs`, `faint_blobs`, `smears`)."""
+    out = {}
+    for b in blobs:
+        own = own_pixels(labels, b)
+        x, y, w, h = b.box
+        median = 0.0 if strength is None else float(np.median(strength[y:y + h, x:x + w][own]))
+        out[b] = Ink(stroke_width(own), median)
+    return out
+
+
+def mask_box(mask: np.ndarray, x: int, y: int) -> Box:
+    """The box of `mask`'s nonzero pixels, for a mask whose top-left corner is at (x, y)."""
+    ys, xs = np.nonzero(mask)
+    return Box(x + int(xs.min()), y + int(ys.min()), int(xs.max() - xs.min()) + 1,
+               int(ys.max() - ys.min()) + 1)
+
+
+def faint_blobs(blobs: list[Blob], ink: dict[Blob, Ink], ratio: float = 0.5) -> list[Blob]:
     """Drop blobs whose ink is much fainter than the digits': smudges, shadows, a finger's
     or a board's edge caught by the threshold.
 
@@ -266,9 +293,5 @@ def faint_blobs(labels: np.ndarray, blobs: list[Blob], strength: np.ndarray,
     """
     if len(blobs) < 2:
         return blobs
-    medians = []
-    for b in blobs:
-        x, y, w, h = b.box
-        medians.append(float(np.median(strength[y:y + h, x:x + w][own_pixels(labels, b)])))
-    ref = float(np.percentile(medians, 80))
-    return [b for b, m in zip(blobs, medians, strict=True) if m >= ratio * ref]
+    ref = float(np.percentile([ink[b].strength for b in blobs], 80))
+    return [b for b in blobs if ink[b].strength >= ratio * ref]

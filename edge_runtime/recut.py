@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from digitedge.edge_runtime.blobs import mask_box
 from digitedge.edge_runtime.mnistify import mnistify_batch
 from digitedge.edge_runtime.seams import best_cutting, find_seams, pieces
 from digitedge.edge_runtime.segment import Segmentation, blob_mask, union
@@ -99,12 +100,8 @@ def recut(groups: tuple[SeamGroup, ...], entries: list[list[Entry]],
             todo.append((group, float(np.prod(current)), len(seams), found))
     if not todo:
         return
-    masks = []
-    for _, _, _, found in todo:
-        for piece in found:
-            ys, xs = np.nonzero(piece.mask)
-            masks.append(piece.mask[ys.min():ys.max() + 1, xs.min():xs.max() + 1])
-    probs = classify(mnistify_batch([m.astype(np.uint8) * 255 for m in masks], stroke=stroke))
+    masks = [piece.mask.astype(np.uint8) * 255 for _, _, _, found in todo for piece in found]
+    probs = classify(mnistify_batch(masks, stroke=stroke))
     at = 0
     for group, score_now, n_seams, found in todo:
         mine = probs[at:at + len(found)]
@@ -114,11 +111,6 @@ def recut(groups: tuple[SeamGroup, ...], entries: list[list[Entry]],
             continue
         for i in group.indices:
             entries[i] = []
-        entries[group.indices[0]] = [(mine[k], to_input(_piece_box(group.box, found[k].mask)),
+        x, y = group.box.x, group.box.y
+        entries[group.indices[0]] = [(mine[k], to_input(mask_box(found[k].mask, x, y)),
                                       group.line) for k in chain]
-
-
-def _piece_box(box: Box, mask: np.ndarray) -> Box:
-    ys, xs = np.nonzero(mask)
-    return Box(box.x + int(xs.min()), box.y + int(ys.min()), int(xs.max() - xs.min()) + 1,
-               int(ys.max() - ys.min()) + 1)

@@ -36,8 +36,8 @@ class Piece(NamedTuple):
     mask: np.ndarray  # bool, the blob's box: this piece's pixels
 
 
-def _seam_map(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cumulative least cost from the top row, and each pixel's step (-1, 0, 1) up."""
+def _seam_map(cost: np.ndarray) -> np.ndarray:
+    """Each pixel's step (-1, 0, 1) up along the least-cost path from the top row."""
     h, w = cost.shape
     total = np.empty((h, w), dtype=np.float32)
     step = np.zeros((h, w), dtype=np.int8)
@@ -49,7 +49,7 @@ def _seam_map(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         best = options.argmin(axis=0)
         total[r] = cost[r] + options[best, np.arange(w)]
         step[r] = best.astype(np.int8) - 1
-    return total, step
+    return step
 
 
 def _trace(step: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -89,7 +89,7 @@ def find_seams(strength: np.ndarray, own: np.ndarray, max_seams: int | None = No
     if peak <= 0:
         return []
     cost = ink / peak
-    _, step = _seam_map(cost)
+    step = _seam_map(cost)
     # (and never half the blob's height: a solid blot is all "stroke")
     limit = min(max_cross * max(1.0, stroke_width(own)), 0.5 * h)
     cols = own.any(axis=0).nonzero()[0]

@@ -14,11 +14,13 @@ import numpy as np
 from digitedge.edge_runtime.blobs import (
     REL_LONG_BAND,
     Blob,
+    Ink,
     SegmentConfig,
     cluttered,
     drop_containers,
     edge_or_frame,
     faint_blobs,
+    measure_ink,
     near_obstacles,
     overlap,
     own_pixels,
@@ -27,7 +29,6 @@ from digitedge.edge_runtime.blobs import (
     size_outliers,
     vertical_dashes,
 )
-from digitedge.edge_runtime.mnistify import stroke_width
 from digitedge.edge_runtime.splits import split_wide
 from digitedge.edge_runtime.types import Box
 
@@ -218,9 +219,10 @@ def segment(mask: np.ndarray, cfg: SegmentConfig | None = None,
     blobs = size_outliers(labels, [b for b in blobs if plausible(b, shape, cfg)], cfg)
     blobs = vertical_dashes(near_obstacles(labels, blobs, edges, int(0.15 * ref)))
     blobs = cluttered(labels, blobs, components_all, ref)
-    blobs = fat_blobs(labels, blobs)
+    ink = measure_ink(labels, blobs, strength)
+    blobs = fat_blobs(blobs, ink)
     if strength is not None:
-        blobs = smears(labels, faint_blobs(labels, blobs, strength), strength)
+        blobs = smears(faint_blobs(blobs, ink), ink)
     lines = line_outliers(group_lines(blobs), cfg)
     ordered = tuple(b for line in lines for b in line)
     line_ids = tuple(i for i, line in enumerate(lines) for _ in line)
@@ -228,22 +230,26 @@ def segment(mask: np.ndarray, cfg: SegmentConfig | None = None,
                         tuple(wholes.get(b.parts[0]) for b in ordered))
 
 
-def fat_blobs(labels: np.ndarray, blobs: list[Blob], ratio: float = 2.5) -> list[Blob]:
+def _lower_median(values: list[float]) -> float:
+    return sorted(values)[(len(values) - 1) // 2]  # with two, the smaller
+
+
+def fat_blobs(blobs: list[Blob], ink: dict[Blob, Ink], ratio: float = 2.5) -> list[Blob]:
     """Drop smudges: blobs whose stroke (2 x area / perimeter) is over `ratio` times the
     other candidates' and over a fifth of their own smaller side. One pen writes every digit
     of a note; a smudge or a thumbprint is all "stroke"."""
     if len(blobs) < 2:
         return blobs
-    widths = [stroke_width(blob_mask(labels, b)) for b in blobs]
-    ref = sorted(widths)[(len(widths) - 1) // 2]  # lower median: with two, the thinner
-    return [b for b, sw in zip(blobs, widths, strict=True)
-            if not (sw > ratio * ref and sw > 0.2 * min(b.box.w, b.box.h))]
+    ref = _lower_median([ink[b].stroke for b in blobs])
+    return [b for b in blobs
+            if not (ink[b].stroke > ratio * ref and ink[b].stroke > 0.2 * min(b.box.w, b.box.h))]
 
 
-def smears(labels: np.ndarray, blobs: list[Blob], strength: np.ndarray,
-           wider: float = 1.6, fainter: float = 0.7) -> list[Blob]:
+def smears(blobs: list[Blob], ink: dict[Blob, Ink], wider: float = 1.6,
+           fainter: float = 0.7) -> list[Blob]:
     """Drop smears: blobs with a stroke over `wider` times the candidates' typical stroke
-    and ink under `fainter` times their typical strength.
+    (as in `fat_blobs`) and ink under `fainter` times their typical strength (as in
+    `faint_blobs`).
 
     Ink or graphite smeared by a hand or a sleeve spreads wider and lighter than the
     strokes it came from, while a digit pressed harder than the others is thicker and
@@ -252,16 +258,10 @@ def smears(labels: np.ndarray, blobs: list[Blob], strength: np.ndarray,
     """
     if len(blobs) < 2:
         return blobs
-    widths, medians = [], []
-    for b in blobs:
-        own = blob_mask(labels, b)
-        widths.append(stroke_width(own))
-        x, y, w, h = b.box
-        medians.append(float(np.median(strength[y:y + h, x:x + w][own > 0])))
-    width = sorted(widths)[(len(widths) - 1) // 2]  # lower median, as in fat_blobs
-    ink = float(np.percentile(medians, 80))  # as in faint_blobs
-    return [b for b, sw, m in zip(blobs, widths, medians, strict=True)
-            if not (sw > wider * width and m < fainter * ink)]
+    width = _lower_median([ink[b].stroke for b in blobs])
+    strong = float(np.percentile([ink[b].strength for b in blobs], 80))
+    return [b for b in blobs
+            if not (ink[b].stroke > wider * width and ink[b].strength < fainter * strong)]
 
 
 def page_edge_band(blob: Blob, shape: tuple[int, int]) -> bool:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from digitedge.edge_runtime.blobs import Blob, own_pixels
+from digitedge.edge_runtime.blobs import Blob, mask_box, own_pixels
 from digitedge.edge_runtime.cores import core_split
-from digitedge.edge_runtime.mnistify import stroke_width
+from digitedge.edge_runtime.mnistify import stroke_width, tight_crop
 from digitedge.edge_runtime.types import Box
 
 
@@ -57,12 +57,10 @@ def relabel(labels: np.ndarray, blob: Blob, parts: list[np.ndarray]) -> list[Blo
     pieces = []
     next_label = int(labels.max()) + 1
     for part in parts:
-        ys, xs = np.nonzero(part)
-        if ys.size == 0:
+        if not part.any():
             continue
         region[part] = next_label
-        pieces.append(Blob(Box(x + int(xs.min()), y + int(ys.min()), int(xs.max() - xs.min()) + 1,
-                               int(ys.max() - ys.min()) + 1), (next_label,), int(ys.size)))
+        pieces.append(Blob(mask_box(part, x, y), (next_label,), int(part.sum())))
         next_label += 1
     return pieces
 
@@ -111,11 +109,10 @@ def two_way_split(labels: np.ndarray, blob: Blob, min_aspect: float = 0.85,
             parts.append(part)
     pieces = []
     for part in parts:
-        ys, xs = np.nonzero(part)
-        if ys.size == 0 or ys.max() - ys.min() + 1 < 0.7 * h:
+        if not part.any():
+            return None
+        box = mask_box(part, x, y)
+        if box.h < 0.7 * h:
             return None  # digits side by side are about as tall as each other
-        box = Box(x + int(xs.min()), y + int(ys.min()), int(xs.max() - xs.min()) + 1,
-                  int(ys.max() - ys.min()) + 1)
-        pieces.append((box, (part[ys.min():ys.max() + 1, xs.min():xs.max() + 1] * 255)
-                       .astype(np.uint8)))
+        pieces.append((box, tight_crop(part).astype(np.uint8) * 255))
     return tuple(pieces)
