@@ -75,7 +75,7 @@ class FrameResult(NamedTuple):
     reading: Reading  # in full-frame coordinates
     stable: StableReading | None  # set when this frame changed the stable reading
     fps: float
-    latency_ms: float  # capture to finished processing
+    latency_ms: float  # capture to finished processing (overlay drawn and published)
 
 
 class LiveSummary(NamedTuple):
@@ -333,11 +333,13 @@ def run_live(cfg: LiveConfig, *, reader: Any = None,
                 _emit(out, changed, cfg.json_lines)
                 log.info("stable reading at frame %d: %r", changed.frame, changed.reading.text)
             meter.tick(time.monotonic())
-            show(image, reading, processed_frame=True)
+            # this frame's own latency on its overlay: measured before drawing, which needs it
             latency_ms = (time.monotonic() - frame.captured) * 1000.0
+            show(image, reading, processed_frame=True)
             if on_frame is not None:
+                done_ms = (time.monotonic() - frame.captured) * 1000.0
                 on_frame(FrameResult(processed, frame.index, reading, changed, meter.fps,
-                                     latency_ms))
+                                     done_ms))
             if cfg.max_frames is not None and processed >= cfg.max_frames:
                 break
         grabber.stop()

@@ -41,7 +41,7 @@ class OverlayInfo(NamedTuple):
     """The live state drawn over a frame."""
 
     fps: float  # processed frames per second
-    latency_ms: float  # capture to annotated frame, for this frame
+    latency_ms: float  # this frame, capture to reading (drawing and encoding come after)
     read_ms: float  # the reader's own time for this frame
     frame: int  # frame index
     stable_text: str | None  # the current stable reading, None before the first one

@@ -4,6 +4,7 @@ recording, ROI, and clean shutdown on SIGTERM."""
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import os
 import signal
@@ -91,6 +92,29 @@ def test_plain_output_max_frames_and_recording(video: Path, tmp_path: Path,
     cap.release()
     assert frames == 14
     assert [p.name for p in tmp_path.iterdir()] == ["annotated.mp4"]  # no temp file left
+
+
+def test_overlay_shows_this_frames_latency(video: Path, tmp_path: Path, reader: DigitReader,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each frame's overlay carries its own capture-to-reading latency, not the last one's."""
+    pause = 0.08
+
+    class SlowReader:
+        def read(self, image: np.ndarray):
+            time.sleep(pause)
+            return reader.read(image)
+
+    drawn: list[float] = []
+    draw = live.draw_overlay
+
+    def spy(image, reading, info):
+        drawn.append(info.latency_ms)
+        return draw(image, reading, info)
+
+    monkeypatch.setattr(live, "draw_overlay", spy)
+    run_live(LiveConfig(source=str(video), display=False, max_frames=3,
+                        record=tmp_path / "a.mp4"), reader=SlowReader(), out=io.StringIO())
+    assert len(drawn) == 3 and min(drawn) >= pause * 1000
 
 
 def test_roi_reads_only_the_region_and_reports_full_frame_boxes(
