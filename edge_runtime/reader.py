@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
@@ -70,6 +71,11 @@ class ReaderConfig(NamedTuple):
     seam_gap: float = 0.25
     """Neighbours on a line closer than this times their height are one group (a digit
     broken by a faint stroke then reads whole when that is surer)."""
+    lone_confidence: float = 0.5
+    """A digit alone on its line is accepted only from this confidence up (or the reader's
+    `min_confidence`, if higher): in a number the neighbours vouch for the line, while a
+    lone unsure blob is as likely a smudge, a scrap or a corner as a digit (measured: 0.5
+    halves the scenes with a false digit on one tuning seed and reads as many right)."""
     tighter_below: int = 80
     """Candidates up to this tall (working pixels) are also read thresholded tighter
     (`cores.core_mask`); the surer reading is kept when the first is below `split_below`."""
@@ -293,7 +299,11 @@ class DigitReader:
         second = sum(invoked) * 1e3
         pre_ms += (time.perf_counter() - t5) * 1e3 - second
         inf_ms += second
-        accepted = [float(p.max()) >= self.min_confidence for p, _, _ in candidates]
+        sure = [float(p.max()) >= self.min_confidence for p, _, _ in candidates]
+        per_line = Counter(c[2] for c, ok in zip(candidates, sure, strict=True) if ok)
+        lone = max(self.min_confidence, self.config.lone_confidence)
+        accepted = [ok and (per_line[line] > 1 or float(p.max()) >= lone)
+                    for (p, _, line), ok in zip(candidates, sure, strict=True)]
         kept_lines = sorted({c[2] for c, ok in zip(candidates, accepted, strict=True) if ok})
         dense = {line: k for k, line in enumerate(kept_lines)}
         digits, rejected = [], []

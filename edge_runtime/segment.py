@@ -298,5 +298,4 @@ def in_surround(labels: np.ndarray, blobs: list[Blob], surround: np.ndarray) -> 
 
 def blob_mask(labels: np.ndarray, blob: Blob) -> np.ndarray:
     """The blob's own pixels inside its box (neighbours reaching into the box are left out)."""
-    x, y, w, h = blob.box
     return own_pixels(labels, blob).astype(np.uint8) * 255

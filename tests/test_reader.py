@@ -78,6 +78,25 @@ def test_low_confidence_digits_are_rejected_not_guessed(reader: DigitReader) -> 
     assert len(reading.rejected) == 4
 
 
+class UnsureReader(DigitReader):
+    """The bundled model's labels, every one at confidence 0.45."""
+
+    def classify(self, batch: np.ndarray) -> np.ndarray:
+        probs = super().classify(batch)
+        out = np.full_like(probs, 0.55 / 9)
+        out[np.arange(len(probs)), probs.argmax(axis=1)] = 0.45
+        return out
+
+
+def test_a_lone_unsure_digit_is_rejected_but_not_one_in_a_row(reader: DigitReader) -> None:
+    unsure = UnsureReader(reader.model)
+    assert unsure.read(load_image(DATA / "number_dark.png")).text == "4071"
+    alone = unsure.read(load_image(DATA / "single_digit.jpg"))
+    assert alone.text == "" and [d.label for d in alone.rejected] == [8]
+    relaxed = UnsureReader(reader.model, config=ReaderConfig(lone_confidence=0.4))
+    assert relaxed.read(load_image(DATA / "single_digit.jpg")).text == "8"
+
+
 def test_blank_image_reads_nothing(reader: DigitReader, rng: np.random.Generator) -> None:
     page = np.clip(rng.normal(200, 5, (240, 320)), 0, 255).astype(np.uint8)
     reading = reader.read(page)
