@@ -41,12 +41,18 @@ def split_touching(labels: np.ndarray, blob: Blob, aspect: float) -> list[Blob]:
         cuts.append(lo + int(best[np.argmin(np.abs(best + lo - centre))]))
     if not cuts:
         return [blob]
+    return relabel(labels, blob, column_parts(own, cuts))
+
+
+def column_parts(own: np.ndarray, cuts: list[int]) -> list[np.ndarray]:
+    """`own` cut at the columns `cuts` (left to right): one mask per strip, each the size
+    of `own`."""
     parts = []
-    for left, right in zip([0, *cuts], [*cuts, w], strict=True):
+    for left, right in zip([0, *cuts], [*cuts, own.shape[1]], strict=True):
         part = np.zeros_like(own)
         part[:, left:right] = own[:, left:right]
         parts.append(part)
-    return relabel(labels, blob, parts)
+    return parts
 
 
 def relabel(labels: np.ndarray, blob: Blob, parts: list[np.ndarray]) -> list[Blob]:
@@ -101,12 +107,7 @@ def two_way_split(labels: np.ndarray, blob: Blob, min_aspect: float = 0.85,
     if parts is None or len(parts) != 2:
         ink = own.sum(axis=0)
         lo, hi = int(0.3 * w), int(0.7 * w) + 1
-        cut = lo + int(np.argmin(ink[lo:hi]))
-        parts = []
-        for left, right in ((0, cut), (cut, w)):
-            part = np.zeros_like(own)
-            part[:, left:right] = own[:, left:right]
-            parts.append(part)
+        parts = column_parts(own, [lo + int(np.argmin(ink[lo:hi]))])
     pieces = []
     for part in parts:
         if not part.any():
