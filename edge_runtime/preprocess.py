@@ -23,6 +23,7 @@ class InkImage(NamedTuple):
     polarity_margin: float = float("inf")  # winning polarity vote / losing one (inf if forced)
     surround: np.ndarray | None = None  # bool (H, W): table / page-edge region (`surround`,
     # `edge_strips`)
+    background: np.ndarray | None = None  # uint8 (H, W): the paper's brightness estimate
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -290,4 +291,4 @@ def binarize(gray: np.ndarray, *, median_size: int = 3, background_frac: float =
     mask = hysteresis(strength, low, high)
     mask = close_strokes(mask, close_size)
     around = around | edge_strips(mask, smooth, dark_ink)
-    return InkImage(strength, mask, low, dark_ink, margin, around)
+    return InkImage(strength, mask, low, dark_ink, margin, around, background)
