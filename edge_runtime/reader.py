@@ -205,11 +205,11 @@ class DigitReader:
         image (`unfiltered.unfiltered_mask`), as second readings."""
         cfg = self.config
         masks: list[tuple[int, np.ndarray]] = []
-        padded = None
+        padded = None  # (smoothed frame, background), both padded by GROW px
         if cfg.unfiltered and ink.background is not None \
                 and any(seg.blobs[i].box.h <= cfg.tighter_below for i in order):
-            padded = tuple(np.pad(a, GROW, mode="edge")
-                           for a in (smoothed(work), ink.background))
+            padded = (np.pad(smoothed(work), GROW, mode="edge"),
+                      np.pad(ink.background, GROW, mode="edge"))
         for k, i in enumerate(order):
             blob = seg.blobs[i]
             x, y, w, h = blob.box
@@ -256,8 +256,8 @@ class DigitReader:
         first = probs[:n].max(axis=1, initial=0.0)
         probs = probs.copy()
         for t, (i, _) in enumerate(prepared.rereads):
-            # an unsure candidate takes its surest reading (a filled-in loop, a stroke the
-            # median filter broke: each reads unsure, the right threshold reads sure)
+            # an unsure candidate takes its surest reading (a loop filled by blur or by the
+            # median filter reads unsure; the reading that keeps it open reads sure)
             if first[i] < cfg.split_below and probs[first_reread + t].max() > probs[i].max():
                 probs[i] = probs[first_reread + t]
         entries: list[list[Entry]] = []  # per candidate
