@@ -25,7 +25,7 @@ from digitedge.edge_runtime.segment import (
 )
 from digitedge.edge_runtime.splits import two_way_split
 from digitedge.edge_runtime.types import Box, Digit, Reading, join_text
-from digitedge.edge_runtime.unfiltered import GROW, smoothed, unfiltered_mask
+from digitedge.edge_runtime.unfiltered import unfiltered_mask
 
 
 class ReaderConfig(NamedTuple):
@@ -205,11 +205,6 @@ class DigitReader:
         image (`unfiltered.unfiltered_mask`), as second readings."""
         cfg = self.config
         masks: list[tuple[int, np.ndarray]] = []
-        padded = None  # (smoothed frame, background), both padded by GROW px
-        if cfg.unfiltered and ink.background is not None \
-                and any(seg.blobs[i].box.h <= cfg.tighter_below for i in order):
-            padded = (np.pad(smoothed(work), GROW, mode="edge"),
-                      np.pad(ink.background, GROW, mode="edge"))
         for k, i in enumerate(order):
             blob = seg.blobs[i]
             x, y, w, h = blob.box
@@ -219,10 +214,9 @@ class DigitReader:
             core = core_mask(ink.strength[y:y + h, x:x + w], own)
             if core is not None:
                 masks.append((k, core))
-            if padded is not None:
-                window = (slice(y, y + h + 2 * GROW), slice(x, x + w + 2 * GROW))
-                mask = unfiltered_mask(padded[0][window], padded[1][window], own,
-                                       ink.dark_ink, ink.threshold)
+            if cfg.unfiltered and ink.background is not None:
+                mask = unfiltered_mask(work, ink.background, blob.box, own, ink.dark_ink,
+                                       ink.threshold)
                 if mask is not None:
                     masks.append((k, mask))
         crops = mnistify_batch([m.astype(np.uint8) * 255 for _, m in masks], stroke=cfg.stroke)
@@ -240,7 +234,7 @@ class DigitReader:
         return _as_probabilities(self.model.predict(batch))
 
     def _classify_all(self, prepared: PreparedDigits) -> np.ndarray:
-        # every candidate and every split alternative go through the model in one batch
+        # every candidate, split alternative and reread goes through the model in one batch
         batch = np.concatenate([prepared.crops, *(o.crops for o in prepared.alternatives),
                                 *(crop[None] for _, crop in prepared.rereads)])
         return self.classify(batch)

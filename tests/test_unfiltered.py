@@ -7,7 +7,8 @@ import numpy as np
 
 from digitedge.edge_runtime.preprocess import binarize
 from digitedge.edge_runtime.reader import DigitReader, ReaderConfig
-from digitedge.edge_runtime.unfiltered import GROW, smoothed, unfiltered_mask
+from digitedge.edge_runtime.types import Box
+from digitedge.edge_runtime.unfiltered import GROW, unfiltered_mask
 from digitedge.train.outliers import has_hole
 
 
@@ -23,8 +24,8 @@ def small_soft_zeros(seed: int, centres: tuple[int, ...] = (30,)) -> np.ndarray:
 
 def _unfiltered(gray: np.ndarray, own: np.ndarray) -> np.ndarray | None:
     ink = binarize(gray)
-    smooth, background = (np.pad(a, GROW, mode="edge") for a in (smoothed(gray), ink.background))
-    mask = unfiltered_mask(smooth, background, own, ink.dark_ink, ink.threshold)
+    whole = Box(0, 0, gray.shape[1], gray.shape[0])
+    mask = unfiltered_mask(gray, ink.background, whole, own, ink.dark_ink, ink.threshold)
     return None if mask is None else mask[GROW:-GROW, GROW:-GROW]
 
 
