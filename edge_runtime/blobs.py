@@ -40,6 +40,8 @@ class SegmentConfig(NamedTuple):
     split_aspect: float = 1.25  # wider than this (and with a thin neck): touching digits
 
 
+REL_OBSTACLE_MARGIN = 0.025  # at most this share of the shorter side is kept clear of an
+# obstacle (see `near_obstacles`)
 REL_LONG_BAND = 0.25  # a thin band longer than this share of the image's shorter side is
 # a sheet's or table's edge as likely as a digit: it does not set the typical digit height
 
@@ -186,7 +188,10 @@ def near_obstacles(labels: np.ndarray, blobs: list[Blob], obstacles: list[Blob],
     """Drop blobs within `margin` px of an obstacle (the page edge, a frame, the table).
 
     Thresholding the ragged edge of a sheet or a textured table leaves fragments just off
-    the big component; real digits keep a margin from the page edge.
+    the big component; real digits keep a margin from the page edge. The caller scales the
+    margin with the digit height but caps it (`REL_OBSTACLE_MARGIN`): the fragments lie
+    as close to the edge whatever the digits' size, while a close-up digit written near
+    the top of the sheet does not keep a margin of a sixth of its height.
     """
     if not obstacles or not blobs:
         return blobs

@@ -50,11 +50,13 @@ class ReaderConfig(NamedTuple):
     polarity_margin: float = 4.0
     """When no digit is found and the automatic polarity vote was closer than this ratio,
     the other polarity is tried."""
-    polarity_contest: float = 1.25
+    polarity_contest: float = 1.6
     """When the automatic polarity vote is closer than this ratio, both polarities are read
     and the other one wins if it gives more than twice as many digits read with >= 0.9
-    confidence (measured: 1.25 and twice; a plain "more" or a mean confidence let texture
-    win)."""
+    confidence (measured: twice; a plain "more" or a mean confidence let texture win). A
+    bright sheet on a dark table outvotes pencil by up to about 1.5 (1,200 tuning scenes:
+    16 of 70 wrong votes lay between 1.25, the first level, and 1.55). 1.6 found 12 more
+    digits and read 2 more scenes right, changing no other; 2.0 and 3.0 lost a digit or two."""
     stroke: float | None = MNIST_STROKE
     """Target stroke width at 28x28 scale (MNIST's is ~2.2); None keeps strokes as drawn."""
     try_splits: bool = True

@@ -13,6 +13,7 @@ import numpy as np
 
 from digitedge.edge_runtime.blobs import (
     REL_LONG_BAND,
+    REL_OBSTACLE_MARGIN,
     Blob,
     Ink,
     SegmentConfig,
@@ -217,7 +218,8 @@ def segment(mask: np.ndarray, cfg: SegmentConfig | None = None,
         cut.extend(pieces)
     blobs = cut
     blobs = size_outliers(labels, [b for b in blobs if plausible(b, shape, cfg)], cfg)
-    blobs = vertical_dashes(near_obstacles(labels, blobs, edges, int(0.15 * ref)))
+    margin = int(min(0.15 * ref, REL_OBSTACLE_MARGIN * min(shape)))
+    blobs = vertical_dashes(near_obstacles(labels, blobs, edges, margin))
     blobs = cluttered(labels, blobs, components_all, ref)
     ink = measure_ink(labels, blobs, strength)
     blobs = fat_blobs(blobs, ink)

@@ -8,8 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
+from digitedge.edge_runtime import segment
 from digitedge.edge_runtime.imageio import load_image
 from digitedge.edge_runtime.model import TFLiteModel
+from digitedge.edge_runtime.preprocess import binarize
 from digitedge.edge_runtime.reader import DigitReader, ReaderConfig
 from digitedge.errors import DigitEdgeError
 from digitedge.train.data import MnistData
@@ -178,6 +180,55 @@ def test_digits_on_a_sheet_lying_on_a_dark_table(reader: DigitReader,
     image = cv2.GaussianBlur(table, (0, 0), 0.8)
     expected = "".join(str(int(sample.y_test[i])) for i in digits)
     assert reader.read(image).text == expected
+
+
+def _sheet_on_table(rng: np.random.Generator, sheet: tuple[int, int, int, int],
+                    paper: int) -> np.ndarray:
+    """A bright sheet (rows y0:y1, columns x0:x1) on a dark, textured table, 640x480."""
+    image = rng.normal(60, 12, (480, 640)).clip(0, 255).astype(np.uint8)
+    y0, y1, x0, x1 = sheet
+    image[y0:y1, x0:x1] = rng.normal(paper, 3, (y1 - y0, x1 - x0)).clip(0, 255).astype(np.uint8)
+    return image
+
+
+def _write(image: np.ndarray, digit: np.ndarray, y: int, x: int, paper: int,
+           ink: float) -> None:
+    """Darken `image` by a white-on-black MNIST-style `digit` (`ink` 0-1: how dark)."""
+    h, w = digit.shape
+    patch = image[y:y + h, x:x + w]
+    image[y:y + h, x:x + w] = np.minimum(patch, paper - (digit * ink).astype(np.uint8))
+
+
+def test_faint_pencil_on_a_small_sheet_wins_a_close_polarity_vote(sample: MnistData) -> None:
+    # the dark table around a small sheet outvotes faint pencil by about 1.3: the sheet
+    # then looks like one big "light ink" blob, and only reading both sides finds the digits
+    digits = [i for i in range(len(sample.y_test)) if sample.y_test[i] in (2, 5, 8)][:3]
+    image = _sheet_on_table(np.random.default_rng(3), (120, 360, 180, 460), 225)
+    for k, i in enumerate(digits):
+        big = cv2.resize(sample.x_test[i], (36, 36), interpolation=cv2.INTER_LINEAR)
+        _write(image, big, 230, 260 + 40 * k, 225, 0.3)
+    image = cv2.GaussianBlur(image, (0, 0), 0.8)
+    ink = binarize(image)
+    assert not ink.dark_ink and 1.25 < ink.polarity_margin < 1.6  # the case under test
+    expected = "".join(str(int(sample.y_test[i])) for i in digits)
+    assert DigitReader().read(image).text == expected
+    narrow = DigitReader(config=ReaderConfig(polarity_contest=1.25))  # the first level
+    assert narrow.read(image).text != expected
+
+
+def test_a_big_digit_near_the_top_of_the_sheet_is_read(reader: DigitReader, sample: MnistData,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # a close-up 7, 160 px tall, written 20 px below the sheet's edge: fragments of the
+    # ragged edge lie closer than that, so the digit must not be dropped with them
+    seven = int(np.flatnonzero(sample.y_test == 7)[0])
+    big = cv2.resize(sample.x_test[seven], (224, 224), interpolation=cv2.INTER_LINEAR)
+    big = big[np.flatnonzero((big > 60).any(axis=1))[0]:]
+    image = _sheet_on_table(np.random.default_rng(4), (40, 470, 60, 600), 215)
+    _write(image, big, 60, 250, 215, 0.7)
+    image = cv2.GaussianBlur(image, (0, 0), 1.0)
+    assert reader.read(image).text == "7"
+    monkeypatch.setattr(segment, "REL_OBSTACLE_MARGIN", 1.0)  # a margin of 0.15 x height
+    assert reader.read(image).text == ""
 
 
 def _probs(*rows: tuple[int, float]) -> np.ndarray:
