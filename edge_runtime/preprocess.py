@@ -12,6 +12,8 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from digitedge.edge_runtime.rims import edge_strips
+
 
 class InkImage(NamedTuple):
     """The output of `binarize`."""
@@ -200,43 +202,6 @@ def otsu_threshold(strength: np.ndarray) -> int:
     """Otsu's level over the strength image."""
     level, _ = cv2.threshold(strength, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     return int(level)
-
-
-def edge_strips(mask: np.ndarray, gray: np.ndarray, dark_ink: bool, min_frac: float = 0.06,
-                min_step: float = 0.4) -> np.ndarray:
-    """Bool mask of the long thin ink components that are the rim of a brightness step (a
-    sheet's edge on a table, a board's frame, a shadow's edge), not pen strokes.
-
-    A stroke has the same paper on both sides; the strip thresholding leaves along a sheet's
-    edge has paper on one side and table on the other. So the ground just around each long
-    (over `min_frac` of the shorter image side), thin (over 3 times longer than wide)
-    component is compared with itself: when its darker tenth (for chalk: lighter) departs
-    from its lighter tenth by over `min_step` of the latter, the component is an edge.
-    """
-    out = np.zeros(mask.shape, dtype=bool)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats((mask > 0).astype(np.uint8),
-                                                           connectivity=8)
-    img_h, img_w = mask.shape
-    for i in range(1, n):
-        x, y, w, h = (int(v) for v in stats[i, :4])
-        if max(w, h) < min_frac * min(img_h, img_w) or max(w, h) <= 3 * min(w, h):
-            continue
-        d = max(3, int(0.15 * min(w, h)) + 2)  # past the stroke's blurred fringe
-        x0, y0 = max(0, x - 2 * d), max(0, y - 2 * d)
-        x1, y1 = min(img_w, x + w + 2 * d), min(img_h, y + h + 2 * d)
-        own = (labels[y0:y1, x0:x1] == i).astype(np.uint8)
-        far = cv2.dilate(own, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * d + 1,) * 2))
-        near = cv2.dilate(own, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (d + 1,) * 2))
-        ring = (far > 0) & (near == 0) & (mask[y0:y1, x0:x1] == 0)
-        if ring.sum() < 10:
-            continue
-        ground = gray[y0:y1, x0:x1][ring].astype(np.float32)
-        if not dark_ink:
-            ground = 255.0 - ground
-        low, high = np.percentile(ground, [10, 90])
-        if high - low > min_step * max(high, 24.0):
-            out[y0:y1, x0:x1] |= own > 0
-    return out
 
 
 def close_strokes(mask: np.ndarray, size: int = 3) -> np.ndarray:

@@ -9,13 +9,13 @@ import pytest
 from digitedge.edge_runtime.preprocess import (
     binarize,
     close_strokes,
-    edge_strips,
     hysteresis,
     limit_size,
     local_floor,
     surround,
     to_gray,
 )
+from digitedge.edge_runtime.rims import edge_strips
 
 
 def ring_image(paper: int, ink: int, shape: tuple[int, int] = (120, 160)) -> np.ndarray:
@@ -147,3 +147,25 @@ def test_a_strip_along_a_step_is_an_edge_but_a_pen_stroke_is_not(dark_ink: bool)
     edges = edge_strips(mask, gray, dark_ink)
     assert edges[40:200, 200:212].all()
     assert not edges[:, :190].any()
+
+
+@pytest.mark.parametrize("dark_ink", [True, False])
+def test_dashes_along_a_step_are_edges_but_short_strokes_are_not(dark_ink: bool) -> None:
+    # a wooden table's grain breaks the strip along a sheet's edge into short dashes, each
+    # as long as a small "1"; a "1" and a "7" written on the paper must stay
+    rng = np.random.default_rng(0)
+    gray = rng.normal(200, 3, (240, 320)).clip(0, 255).astype(np.uint8)
+    gray[:, :60] = rng.normal(120, 3, (240, 60)).clip(0, 255).astype(np.uint8)
+    mask = np.zeros(gray.shape, np.uint8)
+    for y in (20, 70, 130, 180):
+        mask[y:y + 24, 55:64] = 255  # dashes astride the step at x = 60
+    mask[60:90, 120:125] = 255  # a "1" on the paper, as long as a dash
+    cv2.polylines(mask, [np.array([[160, 60], [180, 60], [168, 92]])], False, 255, 3)  # a 7
+    if not dark_ink:
+        gray = 255 - gray
+    edges = edge_strips(mask, gray, dark_ink)
+    for y in (20, 70, 130, 180):
+        assert edges[y:y + 24, 55:64].all()
+    assert not edges[:, 100:].any()
+    # only the side test catches them: each dash is too short for the long-strip test
+    assert not edge_strips(mask, gray, dark_ink, min_side_step=1.0).any()
