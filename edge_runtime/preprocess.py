@@ -26,6 +26,8 @@ class InkImage(NamedTuple):
     surround: np.ndarray | None = None  # bool (H, W): table / page-edge region (`surround`,
     # `edge_strips`)
     background: np.ndarray | None = None  # uint8 (H, W): the paper's brightness estimate
+    strips: np.ndarray | None = None  # bool (H, W): the rims of brightness steps alone
+    # (`rims.edge_strips`, also part of `surround`)
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -255,5 +257,5 @@ def binarize(gray: np.ndarray, *, median_size: int = 3, background_frac: float =
     low = max(int(floor * 0.6), high // 2)
     mask = hysteresis(strength, low, high)
     mask = close_strokes(mask, close_size)
-    around = around | edge_strips(mask, smooth, dark_ink)
-    return InkImage(strength, mask, low, dark_ink, margin, around, background)
+    strips = edge_strips(mask, smooth, dark_ink)
+    return InkImage(strength, mask, low, dark_ink, margin, around | strips, background, strips)

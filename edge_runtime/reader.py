@@ -178,8 +178,9 @@ class DigitReader:
             ink, seg = self._find(work, not ink.dark_ink)
         if not seg.blobs and ink.surround is not None and ink.surround.any():
             # still nothing outside the "table": in a close-up or a tight crop the digit
-            # itself spans the frame and was taken for the surround
-            seg = segment(ink.mask, cfg.segment, None, ink.strength)
+            # itself spans the frame and was taken for the surround (the rims of brightness
+            # steps stay out: a stroke's light halo, read with the wrong polarity, is one)
+            seg = segment(ink.mask, cfg.segment, ink.strips, ink.strength)
         order = list(range(len(seg.blobs)))
         if len(order) > cfg.max_digits:
             biggest = sorted(order, key=lambda i: -seg.blobs[i].area)[:cfg.max_digits]

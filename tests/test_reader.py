@@ -231,6 +231,22 @@ def test_a_big_digit_near_the_top_of_the_sheet_is_read(reader: DigitReader, samp
     assert reader.read(image).text == ""
 
 
+def test_a_strokes_halo_read_with_the_wrong_polarity_is_no_digit(reader: DigitReader) -> None:
+    # a sharpened marker stroke on a whiteboard has light rims; read as "light ink" (the
+    # polarity contest does that), the rims are all there is. The fallback that reads the
+    # surround too (for a close-up digit) must keep such rims of a brightness step out.
+    rng = np.random.default_rng(0)
+    board = rng.normal(198, 2, (480, 640)).clip(0, 255).astype(np.float32)
+    cv2.line(board, (250, 205), (258, 275), 20, 8)
+    sharp = board + 2.0 * (board - cv2.GaussianBlur(board, (0, 0), 2.0))
+    image = cv2.GaussianBlur(np.clip(sharp, 0, 255), (0, 0), 0.7).astype(np.uint8)
+    prepared = reader.prepare(image, dark_ink=False)
+    assert len(prepared.crops) == 0
+    ink = prepared.ink
+    assert ink.strips is not None and ink.strips.any()
+    assert segment.segment(ink.mask, reader.config.segment, None, ink.strength).blobs
+
+
 def _probs(*rows: tuple[int, float]) -> np.ndarray:
     """One probability row per (label, confidence), the rest spread evenly."""
     out = np.zeros((len(rows), 10), np.float32)
