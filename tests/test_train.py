@@ -63,6 +63,32 @@ def test_affine_shift_moves_the_centre_of_mass(rng) -> None:
     assert moved[0].sum() == pytest.approx(image[0].sum(), rel=0.05)
 
 
+def test_affine_shear_slants_verticals_and_keeps_rows_level(rng) -> None:
+    bars = np.zeros((64, 28, 28), np.uint8)
+    bars[:, 6:22, 13:15] = 255  # an upright stroke
+    slanted = augment.affine(bars, rng, 0.0, 0.0, 0.0, max_shear=0.3)
+    leans = []
+    for image in slanted:
+        ys, xs = np.nonzero(image > 127)
+        assert ys.min() == 6 and ys.max() == 21  # a shear keeps every row where it was
+        leans.append(xs[ys == ys.max()].mean() - xs[ys == ys.min()].mean())
+    assert max(np.abs(leans)) <= 0.3 * 15 + 1 and min(leans) < -1 < 1 < max(leans)
+
+
+def test_slant_draws_nothing_for_presets_without_it(sample: MnistData) -> None:
+    # "reader" trained the bundled models before shear existed: without shear, affine must
+    # draw exactly what it drew then (angles, scales, shifts), so those runs reproduce
+    images = sample.x_train[:16]
+    used = np.random.default_rng(2)
+    augment.affine(images, used, 1.5, 10.0, 0.08)
+    expected = np.random.default_rng(2)
+    for size in (16, 16, (16, 2)):
+        expected.uniform(size=size)
+    assert used.random() == expected.random()
+    assert augment.PRESETS["reader"].max_shear == 0
+    assert augment.PRESETS["reader-slant"].max_shear > 0
+
+
 def test_thickness_dilates_or_erodes(sample: MnistData, rng) -> None:
     images = sample.x_train[:100]
     out = augment.thickness(images, rng, prob=1.0)

@@ -28,6 +28,7 @@ class AugmentParams:
     max_shift: float = 0.0  # pixels, uniform in [-max_shift, max_shift] along x and y
     max_rotate: float = 0.0  # degrees, uniform in [-max_rotate, max_rotate]
     max_scale: float = 0.0  # relative size change, uniform in [1 - max_scale, 1 + max_scale]
+    max_shear: float = 0.0  # horizontal shear (slant: dx = shear * dy), uniform in +-max_shear
     thickness_prob: float = 0.0  # chance of a 2x2 dilation (thicker) or erosion (thinner) stroke
     blur_prob: float = 0.0  # chance of a Gaussian blur (defocus, resampling of a camera crop)
     max_blur_sigma: float = 1.0  # pixels; sigma uniform in [0.3, max_blur_sigma]
@@ -67,6 +68,12 @@ PRESETS: dict[str, AugmentParams | None] = {
     "reader": AugmentParams(
         max_shift=1.5, max_rotate=10.0, max_scale=0.08, roundtrip_prob=0.5,
     ),
+    # "reader" plus slant: writers lean their digits by up to about 17 degrees either way
+    # (shear 0.3), more than a rotation of 10 degrees covers, and a slanted digit is not a
+    # rotated one (its verticals lean, its horizontals stay level).
+    "reader-slant": AugmentParams(
+        max_shift=1.5, max_rotate=10.0, max_scale=0.08, max_shear=0.3, roundtrip_prob=0.5,
+    ),
 }
 
 
@@ -85,16 +92,23 @@ def _check_batch(images: np.ndarray) -> None:
 
 
 def affine(images: np.ndarray, rng: np.random.Generator, max_shift: float,
-           max_rotate: float, max_scale: float) -> np.ndarray:
-    """Shift, rotate (about the centre) and scale each digit by its own random amounts."""
+           max_rotate: float, max_scale: float, max_shear: float = 0.0) -> np.ndarray:
+    """Shift, rotate (about the centre), scale and slant each digit by its own random
+    amounts (no shear drawn when `max_shear` is 0, so older presets see the same stream)."""
     _check_batch(images)
     n = len(images)
     angles = rng.uniform(-max_rotate, max_rotate, n)
     scales = rng.uniform(1.0 - max_scale, 1.0 + max_scale, n)
     shifts = rng.uniform(-max_shift, max_shift, (n, 2))
+    shears = rng.uniform(-max_shear, max_shear, n) if max_shear > 0 else np.zeros(n)
     out = np.empty_like(images)
     for i in range(n):
         matrix = cv2.getRotationMatrix2D(_CENTRE, float(angles[i]), float(scales[i]))
+        if shears[i]:
+            # slant about the centre row: x' = x + shear * (y - cy), then rotate and scale
+            slant = np.array([[1.0, shears[i], -shears[i] * _CENTRE[1]], [0.0, 1.0, 0.0],
+                              [0.0, 0.0, 1.0]])
+            matrix = matrix @ slant
         matrix[:, 2] += shifts[i]
         out[i] = cv2.warpAffine(images[i], matrix, (SIZE, SIZE), flags=cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_CONSTANT, borderValue=0)
@@ -158,8 +172,10 @@ def augment_batch(images: np.ndarray, rng: np.random.Generator,
     out = images
     if params.elastic_prob > 0:
         out = elastic(out, rng, params.elastic_prob, params.elastic_alpha, params.elastic_sigma)
-    if params.max_shift > 0 or params.max_rotate > 0 or params.max_scale > 0:
-        out = affine(out, rng, params.max_shift, params.max_rotate, params.max_scale)
+    if params.max_shift > 0 or params.max_rotate > 0 or params.max_scale > 0 \
+            or params.max_shear > 0:
+        out = affine(out, rng, params.max_shift, params.max_rotate, params.max_scale,
+                     params.max_shear)
     if params.thickness_prob > 0:
         out = thickness(out, rng, params.thickness_prob)
     if params.blur_prob > 0:

@@ -59,7 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="training augmentation preset; camera adds stroke width, blur and "
                         "elastic distortion for digits cropped from camera frames; reader is "
                         "shift-rotate plus, for half the digits, a simulated photo + threshold "
-                        "+ mnistify round trip: the binary crops the device reader produces")
+                        "+ mnistify round trip: the binary crops the device reader produces; "
+                        "reader-slant adds slant (shear) to reader")
     parser.add_argument("--outliers", type=float, default=_DEFAULTS.outliers,
                         metavar="FRACTION",
                         help="outlier exposure: add this fraction of a batch of non-digit crops "
