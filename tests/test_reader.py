@@ -137,8 +137,8 @@ def test_model_can_be_given_as_path_or_object(reader: DigitReader) -> None:
 
 # The bundled int8 CNN and reader read these 20 + 20 scenes at (per digit, exact, images
 # with a false digit) basic 98.9% / 95% / 0%, wild 95.2% / 85% / 0% (2026-11-24, third
-# session; the same in the fourth and fifth). The second session's reader (commit 6327b52) read
-# basic 97.9 / 95 / 0 and wild 91.3 / 70 / 5, and fails the wild floors on per-digit
+# session; the same in the fourth, fifth and sixth). The second session's reader (commit
+# 6327b52) read basic 97.9 / 95 / 0 and wild 91.3 / 70 / 5, and fails the wild floors on per-digit
 # accuracy and exact match; the first session's read wild 87.5 / 55 / 15. The floors sit
 # 3-10 points below today's (one scene is 5 points), so a small change passes.
 # Twenty scenes are too few to catch any one reader rule alone: scene_bench is for that.
