@@ -37,6 +37,13 @@ def _side_step(own: np.ndarray, ring: np.ndarray, ground: np.ndarray) -> float:
     return abs(ma - mb) / max(ma, mb, 24.0)
 
 
+def _spread(ground: np.ndarray) -> float:
+    """How far the darker tenth of the ground departs from the lighter tenth, relative to
+    the latter (a strip along a step has both kinds of ground around it)."""
+    low, high = np.percentile(ground, [10, 90])
+    return float(high - low) / max(float(high), 24.0)
+
+
 def edge_strips(mask: np.ndarray, gray: np.ndarray, dark_ink: bool, min_frac: float = 0.06,
                 min_step: float = 0.4, min_side_step: float = 0.2) -> np.ndarray:
     """Bool mask of the thin ink components that are the rim of a brightness step (a
@@ -75,8 +82,6 @@ def edge_strips(mask: np.ndarray, gray: np.ndarray, dark_ink: bool, min_frac: fl
         ground = gray[y0:y1, x0:x1][ring].astype(np.float32)
         if not dark_ink:
             ground = 255.0 - ground
-        low, high = np.percentile(ground, [10, 90])
-        step = long and high - low > min_step * max(high, 24.0)
-        if step or _side_step(own, ring, ground) > min_side_step:
+        if (long and _spread(ground) > min_step) or _side_step(own, ring, ground) > min_side_step:
             out[y0:y1, x0:x1] |= own > 0
     return out
