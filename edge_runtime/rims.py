@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 MIN_LENGTH = 8  # px: shorter components are specks (as `SegmentConfig.min_height`)
+SPARSE = 0.15  # ink / box area below this: a bent rim (a shadow's corner), not a region
 MAX_WIDTH = 0.1  # share of the shorter image side: wider components are regions, not dashes
 
 
@@ -51,9 +52,11 @@ def edge_strips(mask: np.ndarray, gray: np.ndarray, dark_ink: bool, min_frac: fl
 
     The ground just around each thin component (over twice as long as wide, at least
     `MIN_LENGTH` px long, at most `MAX_WIDTH` wide) is compared with itself:
-    - a long strip (over `min_frac` of the shorter image side, over 3 times longer than
-      wide) is an edge when the darker tenth of its ground (for chalk: the lighter)
-      departs from the lighter tenth by over `min_step` of the latter;
+    - a long strip (over `min_frac` of the shorter image side, and over 3 times longer than
+      wide, or a bent rim filling under `SPARSE` of its box: a shadow's corner) is an edge
+      when the darker tenth of its ground (for chalk: the lighter) departs from the lighter
+      tenth by over `min_step` of the latter (a digit, however sparse, has paper all
+      round);
     - any thin component is an edge when the ground on one of its long sides departs from
       the other side by over `min_side_step` of the lighter side (measured on 1,200 tuning
       scenes: the 703 thin digits read right stayed under 0.16, the dashes of a sheet's
@@ -65,7 +68,8 @@ def edge_strips(mask: np.ndarray, gray: np.ndarray, dark_ink: bool, min_frac: fl
     img_h, img_w = mask.shape
     for i in range(1, n):
         x, y, w, h = (int(v) for v in stats[i, :4])
-        long = max(w, h) >= min_frac * min(img_h, img_w) and max(w, h) > 3 * min(w, h)
+        long = max(w, h) >= min_frac * min(img_h, img_w) and (
+            max(w, h) > 3 * min(w, h) or stats[i, 4] < SPARSE * w * h)
         # a stroke or a dash, not a region (a table's corner is as thin for its size)
         thin = max(w, h) > 2 * min(w, h) and min(w, h) <= MAX_WIDTH * min(img_h, img_w)
         if max(w, h) < MIN_LENGTH or not (long or thin):

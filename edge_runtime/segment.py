@@ -204,7 +204,9 @@ def segment(mask: np.ndarray, cfg: SegmentConfig | None = None,
         pieces = [b for b in pieces if b not in bands]
     if not whole:
         return empty
-    ref = reference_height(whole, REL_LONG_BAND * min(shape))
+    # a frame around the digits (a ring of shadow along a sheet's edge, a box drawn round
+    # them) is dropped below; it must not set the digit height either
+    ref = reference_height(drop_containers(whole) or whole, REL_LONG_BAND * min(shape))
     # ruled lines and big shapes go before merging, so they cannot swallow a digit
     pieces = [b for b in pieces if b.box.h <= cfg.max_rel_height * ref
               and not (b.box.w > 1.6 * ref and b.box.w > 3 * b.box.h) and b.box.w <= 6 * ref]

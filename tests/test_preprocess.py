@@ -150,6 +150,23 @@ def test_a_strip_along_a_step_is_an_edge_but_a_pen_stroke_is_not(dark_ink: bool)
 
 
 @pytest.mark.parametrize("dark_ink", [True, False])
+def test_the_bent_rim_of_a_shadow_is_an_edge_but_a_big_seven_is_not(dark_ink: bool) -> None:
+    # a shadow over the page's top-left: thresholding leaves an L along its two inner edges,
+    # a box neither long and thin nor narrow; a big "7" is as sparse but has paper all round
+    gray = np.full((240, 320), 200, np.uint8)
+    gray[:120, :150] = 90
+    mask = np.zeros(gray.shape, np.uint8)
+    mask[10:120, 150:158] = 255  # the shadow's right edge
+    mask[120:128, 10:158] = 255  # its bottom edge, joined to the first at the corner
+    cv2.polylines(mask, [np.array([[200, 40], [290, 40], [230, 200]])], False, 255, 6)
+    if not dark_ink:
+        gray = 255 - gray
+    edges = edge_strips(mask, gray, dark_ink)
+    assert edges[10:120, 150:158].all() and edges[120:128, 10:158].all()
+    assert not edges[:, 180:].any()
+
+
+@pytest.mark.parametrize("dark_ink", [True, False])
 def test_dashes_along_a_step_are_edges_but_short_strokes_are_not(dark_ink: bool) -> None:
     # a wooden table's grain breaks the strip along a sheet's edge into short dashes, each
     # as long as a small "1"; a "1" and a "7" written on the paper must stay

@@ -64,6 +64,19 @@ def test_page_edge_and_frame_around_digits_are_dropped() -> None:
     assert len(got) == 2 and all(h < 50 for _, _, _, h in got)
 
 
+def test_a_ring_round_the_page_does_not_set_the_digit_height() -> None:
+    # the shadowed rim of a sheet photographed whole: a ring around one small digit, clear
+    # of the image border and under 70% of the frame, so `surround` does not take it
+    mask = blank((480, 640))
+    cv2.rectangle(mask, (40, 90), (470, 400), 255, 4)
+    for x, y in ((120, 150), (380, 170), (150, 350), (360, 330), (300, 120), (110, 250),
+                 (400, 260), (250, 370)):
+        mask[y:y + 6, x:x + 6] = 255  # specks of the paper's grain, far from the digit
+    digit(mask, 240, 240, h=26)
+    got = boxes(mask)
+    assert len(got) == 1 and got[0][3] < 40
+
+
 def test_pieces_of_a_broken_digit_are_merged() -> None:
     mask = blank()
     # a '5' whose cap came apart from its body
