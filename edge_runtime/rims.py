@@ -68,13 +68,16 @@ def edge_strips(mask: np.ndarray, gray: np.ndarray, dark_ink: bool, min_frac: fl
     img_h, img_w = mask.shape
     for i in range(1, n):
         x, y, w, h = (int(v) for v in stats[i, :4])
-        long = max(w, h) >= min_frac * min(img_h, img_w) and (
-            max(w, h) > 3 * min(w, h) or stats[i, 4] < SPARSE * w * h)
+        bent = stats[i, 4] < SPARSE * w * h
+        long = max(w, h) >= min_frac * min(img_h, img_w) and (max(w, h) > 3 * min(w, h) or bent)
         # a stroke or a dash, not a region (a table's corner is as thin for its size)
         thin = max(w, h) > 2 * min(w, h) and min(w, h) <= MAX_WIDTH * min(img_h, img_w)
         if max(w, h) < MIN_LENGTH or not (long or thin):
             continue
-        d = max(3, int(0.15 * min(w, h)) + 2)  # past the stroke's blurred fringe
+        # the ring lies past the stroke's blurred fringe; a bent rim's box says nothing of
+        # its width (area / length does, and keeps the dilations below cheap)
+        width = stats[i, 4] / max(w, h) if bent else min(w, h)
+        d = max(3, int(0.15 * width) + 2)
         x0, y0 = max(0, x - 2 * d), max(0, y - 2 * d)
         x1, y1 = min(img_w, x + w + 2 * d), min(img_h, y + h + 2 * d)
         own = (labels[y0:y1, x0:x1] == i).astype(np.uint8)
