@@ -66,7 +66,8 @@ def test_page_edge_and_frame_around_digits_are_dropped() -> None:
 
 def test_a_ring_round_the_page_does_not_set_the_digit_height() -> None:
     # the shadowed rim of a sheet photographed whole: a ring around one small digit, clear
-    # of the image border and under 70% of the frame, so `surround` does not take it
+    # of the image border and under 70% of the frame, so `surround` does not take it; as
+    # the digit height (315 px) it made the specks below count as clutter around the digit
     mask = blank((480, 640))
     cv2.rectangle(mask, (40, 90), (470, 400), 255, 4)
     for x, y in ((120, 150), (380, 170), (150, 350), (360, 330), (300, 120), (110, 250),
