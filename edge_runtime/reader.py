@@ -20,7 +20,6 @@ from digitedge.edge_runtime.recut import Entry, SeamGroup, recut, seam_groups
 from digitedge.edge_runtime.segment import (
     Segmentation,
     SegmentConfig,
-    blob_mask,
     segment,
 )
 from digitedge.edge_runtime.splits import two_way_split
@@ -185,8 +184,9 @@ class DigitReader:
         if len(order) > cfg.max_digits:
             biggest = sorted(order, key=lambda i: -seg.blobs[i].area)[:cfg.max_digits]
             order = sorted(biggest)
-        crops = mnistify_batch([blob_mask(seg.labels, seg.blobs[i]) for i in order],
-                               stroke=cfg.stroke)
+        # each candidate's own pixels, for its crop and its second readings
+        owns = [own_pixels(seg.labels, seg.blobs[i]) for i in order]
+        crops = mnistify_batch([own.astype(np.uint8) * 255 for own in owns], stroke=cfg.stroke)
         boxes = tuple(_to_input_box(seg.blobs[i].box, scale, gray.shape) for i in order)
         options = []
         for k, i in enumerate(order):
@@ -200,20 +200,19 @@ class DigitReader:
                   if cfg.try_splits else ())
         return PreparedDigits(crops, boxes, tuple(seg.lines[i] for i in order), ink, scale,
                               tuple(options),
-                              self._rereads(seg, order, work, ink), groups, gray.shape)
+                              self._rereads(seg, order, owns, work, ink), groups, gray.shape)
 
-    def _rereads(self, seg: Segmentation, order: list[int], work: np.ndarray, ink: InkImage
-                 ) -> tuple[tuple[int, np.ndarray], ...]:
+    def _rereads(self, seg: Segmentation, order: list[int], owns: list[np.ndarray],
+                 work: np.ndarray, ink: InkImage) -> tuple[tuple[int, np.ndarray], ...]:
         """Small candidates thresholded tighter (`cores.core_mask`) and from the unfiltered
         image (`unfiltered.unfiltered_mask`), as second readings."""
         cfg = self.config
         masks: list[tuple[int, np.ndarray]] = []
-        for k, i in enumerate(order):
+        for k, (i, own) in enumerate(zip(order, owns, strict=True)):
             blob = seg.blobs[i]
             x, y, w, h = blob.box
             if h > cfg.tighter_below:
                 continue
-            own = own_pixels(seg.labels, blob)
             core = core_mask(ink.strength[y:y + h, x:x + w], own)
             if core is not None:
                 masks.append((k, core))
