@@ -287,7 +287,8 @@ def mask_box(mask: np.ndarray, x: int, y: int) -> Box:
                int(ys.max() - ys.min()) + 1)
 
 
-def faint_blobs(blobs: list[Blob], ink: dict[Blob, Ink], ratio: float = 0.5) -> list[Blob]:
+def faint_blobs(blobs: list[Blob], ink: dict[Blob, Ink], ratio: float = 0.5,
+                floor: float = 0.3) -> list[Blob]:
     """Drop blobs whose ink is much fainter than the digits': smudges, shadows, a finger's
     or a board's edge caught by the threshold.
 
@@ -295,8 +296,29 @@ def faint_blobs(blobs: list[Blob], ink: dict[Blob, Ink], ratio: float = 0.5) -> 
     is already relative to the local light); a blot that barely clears the threshold while
     the others are several times stronger is not writing. The reference is the 80th
     percentile of the blobs' median strengths, so one inky blot does not set it alone.
+    Light still varies along a line (chalk in a board's dim corner, a pencil pressed less),
+    so a faint blob down to `floor` of the reference stays when it sits on a line beside a
+    strong digit of its height: blots do not line up with the writing at its size.
     """
     if len(blobs) < 2:
         return blobs
     ref = float(np.percentile([ink[b].strength for b in blobs], 80))
-    return [b for b in blobs if ink[b].strength >= ratio * ref]
+    strong = [b for b in blobs if ink[b].strength >= ratio * ref]
+    return [b for b in blobs if ink[b].strength >= ratio * ref
+            or (ink[b].strength >= floor * ref and any(line_mate(b, s) for s in strong))]
+
+
+MATE_GAP = 0.8  # at most this many mate heights apart, side by side
+MATE_HEIGHT = (0.75, 1.3)  # height / the mate's height
+MATE_OVERLAP = 0.75  # of the shorter one's height shared with the mate's rows
+
+
+def line_mate(blob: Blob, mate: Blob) -> bool:
+    """Whether `mate` is `blob`'s neighbour in a line of writing: beside it, about as tall,
+    on the same rows."""
+    x, y, w, h = blob.box
+    mx, my, mw, mh = mate.box
+    rows = min(y + h, my + mh) - max(y, my)
+    gap = max(mx - (x + w), x - (mx + mw), 0)
+    return (rows >= MATE_OVERLAP * min(h, mh) and gap <= MATE_GAP * mh
+            and MATE_HEIGHT[0] * mh <= h <= MATE_HEIGHT[1] * mh)

@@ -243,6 +243,19 @@ def test_a_faint_blot_among_strong_digits_is_dropped() -> None:
     assert len(segment(mask).blobs) == 3  # without the strength nothing is judged faint
 
 
+
+def test_a_faded_digit_beside_the_writing_is_kept_but_a_blot_off_the_line_is_not() -> None:
+    mask = blank()
+    for x in (40, 90):
+        digit(mask, x, 60)
+    digit(mask, 140, 60)  # the line's faded end (chalk in a dim corner): 0.4 of the others
+    digit(mask, 90, 140)  # just as faint, but under the line: nothing vouches for it
+    strength = np.where(mask > 0, 180, 0).astype(np.uint8)
+    strength[:, 135:] = strength[:, 135:] // 5 * 2
+    strength[120:] = strength[120:] // 5 * 2
+    assert [tuple(b.box)[:2] for b in segment(mask, strength=strength).blobs] == [
+        (40, 60), (90, 60), (140, 60)]
+
 def test_a_tighter_threshold_reopens_a_filled_loop() -> None:
     from digitedge.edge_runtime.cores import core_mask
 
