@@ -207,9 +207,10 @@ def segment(mask: np.ndarray, cfg: SegmentConfig | None = None,
     # a frame around the digits (a ring of shadow along a sheet's edge, a box drawn round
     # them) is dropped below; it must not set the digit height either
     ref = reference_height(drop_containers(whole) or whole, REL_LONG_BAND * min(shape))
-    # ruled lines and big shapes go before merging, so they cannot swallow a digit
-    pieces = [b for b in pieces if b.box.h <= cfg.max_rel_height * ref
-              and not (b.box.w > 1.6 * ref and b.box.w > 3 * b.box.h) and b.box.w <= 6 * ref]
+    # ruled lines and big shapes go before merging, so they cannot swallow a digit; a
+    # long blob as tall as the digits is a number blurred into one piece (cut later)
+    pieces = [b for b in pieces if b.box.h <= cfg.max_rel_height * ref and b.box.w <= 6 * ref
+              and not (b.box.w > 1.6 * ref and b.box.w > 3 * b.box.h and b.box.h < 0.6 * ref)]
     blobs = merge_pieces(drop_containers(pieces), ref)
     wholes: dict[int, Blob] = {}  # first label of a piece -> the blob it was cut from
     cut = []

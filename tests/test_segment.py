@@ -221,6 +221,22 @@ def test_touching_digits_joined_by_a_faint_smear_are_split_by_their_cores() -> N
     assert all(whole is not None and whole.box.w == 75 for whole in seg.wholes)
 
 
+def test_a_run_of_five_touching_digits_is_cut_not_dropped_as_a_rule() -> None:
+    # blur joins a whole number into one blob over 3 times as wide as tall; it is as tall
+    # as the digits, so it is writing, unlike the thin rule under it
+    strength = blank((200, 400))
+    for x in range(20, 200, 40):  # five strong rings in a row ...
+        cv2.ellipse(strength, (x + 15, 70), (14, 20), 0, 0, 360, 200, 5)
+    for x in range(46, 180, 40):
+        strength[62:78, x:x + 16] = 70  # ... each joined to the next by a faint smear
+    for x in (260, 320):
+        cv2.ellipse(strength, (x + 15, 70), (14, 20), 0, 0, 360, 200, 5)
+    strength[150:153, 20:380] = 200  # a ruled line
+    mask = np.where(strength > 0, 255, 0).astype(np.uint8)
+    xs = [b.box.x for b in segment(mask, strength=strength).blobs]
+    assert len(xs) == 7 and xs[-2:] == [258, 318]
+
+
 def test_core_split_refuses_to_cut_through_a_loop() -> None:
     from digitedge.edge_runtime.cores import core_split
 
