@@ -99,6 +99,38 @@ def test_a_lone_unsure_digit_is_rejected_but_not_one_in_a_row(reader: DigitReade
     assert relaxed.read(load_image(DATA / "single_digit.jpg")).text == "8"
 
 
+class FairlySureReader(DigitReader):
+    """The bundled model's labels, every one at confidence 0.55."""
+
+    def classify(self, batch: np.ndarray) -> np.ndarray:
+        probs = super().classify(batch)
+        out = np.full_like(probs, 0.45 / 9)
+        out[np.arange(len(probs)), probs.argmax(axis=1)] = 0.55
+        return out
+
+
+def _number_and_a_line_below(x: np.ndarray, size: int) -> np.ndarray:
+    """x[0:4] 72 px tall on a line, x[5] `size` px tall alone on a line below them."""
+    page = np.full((260, 360), 235, np.uint8)
+    for i, (y0, x0, s) in enumerate([(20, 30 + 72 * i, 72) for i in range(4)]
+                                    + [(150, 60, size)]):
+        digit = cv2.resize(x[i if i < 4 else 5], (s, s), interpolation=cv2.INTER_LINEAR)
+        page[y0:y0 + s, x0:x0 + s] = np.minimum(page[y0:y0 + s, x0:x0 + s], 255 - digit)
+    return page
+
+
+def test_a_lone_line_below_a_number_must_be_its_size_and_sure(reader: DigitReader,
+                                                               sample: MnistData) -> None:
+    x = sample.x_test
+    assert sample.y_test[5] == 1 and reader.read(_number_and_a_line_below(x, 72)).text[-2:] == "\n1"
+    assert reader.read(_number_and_a_line_below(x, 40)).text[-2:] == "\n1"  # 0.56 as tall
+    assert "\n" not in reader.read(_number_and_a_line_below(x, 30)).text  # 0.42: a speck
+    fair = FairlySureReader(reader.model)
+    assert fair.read(_number_and_a_line_below(x, 72)).text == reader.read(
+        _number_and_a_line_below(x, 30)).text  # 0.55 sure: the number alone
+    assert fair.read(load_image(DATA / "single_digit.jpg")).text == "8"  # no other lines
+
+
 def test_blank_image_reads_nothing(reader: DigitReader, rng: np.random.Generator) -> None:
     page = np.clip(rng.normal(200, 5, (240, 320)), 0, 255).astype(np.uint8)
     reading = reader.read(page)
