@@ -85,15 +85,16 @@ def plausible(blob: Blob, shape: tuple[int, int], cfg: SegmentConfig) -> bool:
     return not edge_or_frame(blob, shape, cfg)
 
 
-def drop_containers(blobs: list[Blob]) -> list[Blob]:
+def drop_containers(blobs: list[Blob], min_inner: float = 0.0) -> list[Blob]:
     """Drop blobs whose box holds a much smaller blob well inside it: a frame or a circle
-    drawn around digits. A piece touching its box's edge (a 6's loop) does not count."""
+    drawn around digits. A piece touching its box's edge (a 6's loop) does not count, nor
+    one under `min_inner` px tall: a chalk digit's loop holds specks of board, not digits."""
     keep = []
     for a in blobs:
         ax, ay, aw, ah = a.box
         margin = 0.05 * ah
         inside = any(
-            b is not a and b.box.h * 1.6 <= ah
+            b is not a and min_inner <= b.box.h <= ah / 1.6
             and b.box.x >= ax + margin and b.box.y >= ay + margin
             and b.box.x + b.box.w <= ax + aw - margin and b.box.y + b.box.h <= ay + ah - margin
             for b in blobs)

@@ -211,7 +211,7 @@ def segment(mask: np.ndarray, cfg: SegmentConfig | None = None,
     # long blob as tall as the digits is a number blurred into one piece (cut later)
     pieces = [b for b in pieces if b.box.h <= cfg.max_rel_height * ref and b.box.w <= 6 * ref
               and not (b.box.w > 1.6 * ref and b.box.w > 3 * b.box.h and b.box.h < 0.6 * ref)]
-    blobs = merge_pieces(drop_containers(pieces), ref)
+    blobs = merge_pieces(drop_containers(pieces, cfg.min_rel_height * ref), ref)
     wholes: dict[int, Blob] = {}  # first label of a piece -> the blob it was cut from
     cut = []
     for b in blobs:

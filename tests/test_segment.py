@@ -248,6 +248,16 @@ def test_core_split_refuses_to_cut_through_a_loop() -> None:
     assert core_split(strength, strength > 0) is None
 
 
+def test_a_speck_of_board_in_a_chalk_digits_loop_does_not_make_it_a_frame() -> None:
+    mask = blank()
+    for x in (40, 90, 140):
+        digit(mask, x, 60, h=60)
+    mask[78:84, 100:106] = 255  # a dot of board showing through in the middle 0's loop
+    assert [b.box.x for b in segment(mask).blobs] == [40, 90, 140]
+    cv2.rectangle(mask, (25, 30), (195, 150), 255, 3)  # a box round them still is a frame
+    assert [b.box.x for b in segment(mask).blobs] == [40, 90, 140]
+
+
 def test_a_faint_blot_among_strong_digits_is_dropped() -> None:
     mask = blank()
     for x in (40, 90):
