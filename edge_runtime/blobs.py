@@ -88,13 +88,15 @@ def plausible(blob: Blob, shape: tuple[int, int], cfg: SegmentConfig) -> bool:
 def drop_containers(blobs: list[Blob], min_inner: float = 0.0) -> list[Blob]:
     """Drop blobs whose box holds a much smaller blob well inside it: a frame or a circle
     drawn around digits. A piece touching its box's edge (a 6's loop) does not count, nor
-    one under `min_inner` px tall: a chalk digit's loop holds specks of board, not digits."""
+    a speck under `min_inner` px and a fifth of the frame's height: a chalk digit's loop
+    holds specks of board, not digits (the fifth keeps a frame a frame when `min_inner`,
+    set from the digit height, is itself too big because frames set that height)."""
     keep = []
     for a in blobs:
         ax, ay, aw, ah = a.box
         margin = 0.05 * ah
         inside = any(
-            b is not a and min_inner <= b.box.h <= ah / 1.6
+            b is not a and b.box.h <= ah / 1.6 and (b.box.h >= min_inner or b.box.h >= 0.2 * ah)
             and b.box.x >= ax + margin and b.box.y >= ay + margin
             and b.box.x + b.box.w <= ax + aw - margin and b.box.y + b.box.h <= ay + ah - margin
             for b in blobs)

@@ -258,6 +258,18 @@ def test_a_speck_of_board_in_a_chalk_digits_loop_does_not_make_it_a_frame() -> N
     assert [b.box.x for b in segment(mask).blobs] == [40, 90, 140]
 
 
+def test_a_frame_round_a_digit_smaller_than_the_least_digit_height_is_still_a_frame() -> None:
+    from digitedge.edge_runtime.blobs import drop_containers
+
+    rim = Blob(Box(532, 93, 68, 132), (1,), 900)  # a board's bent rim round a lone "1" ...
+    one = Blob(Box(547, 148, 22, 34), (2,), 200)  # ... under 0.4 of a height the rim set
+    assert drop_containers([rim, one], min_inner=50) == [one]
+    two = Blob(Box(188, 370, 57, 80), (3,), 1500)  # a chalk 2 ...
+    speck = Blob(Box(206, 374, 13, 13), (4,), 60)  # ... and a speck of board in its loop
+    assert drop_containers([two, speck], min_inner=30) == [two, speck]
+    assert drop_containers([two, speck]) == [speck]  # every blob counts without a floor
+
+
 def test_a_faint_blot_among_strong_digits_is_dropped() -> None:
     mask = blank()
     for x in (40, 90):
