@@ -22,7 +22,7 @@ from digitedge.edge_runtime.segment import (
     SegmentConfig,
     segment,
 )
-from digitedge.edge_runtime.splits import two_way_split
+from digitedge.edge_runtime.splits import core_pair, two_way_split
 from digitedge.edge_runtime.types import Box, Digit, Reading, join_text
 from digitedge.edge_runtime.unfiltered import unfiltered_mask
 
@@ -91,6 +91,10 @@ class ReaderConfig(NamedTuple):
     unfiltered: bool = True
     """Read those candidates from the unfiltered image too (measured on the tuning scenes:
     +0.3 and +0.5 points per digit, no more false digits)."""
+    core_pair_aspect: float = 0.85
+    """Candidates up to `tighter_below` tall and at least this wide for their height that
+    no cut splits are also offered as the two digits a tighter threshold parts them into
+    (`splits.core_pair`), weighed like a two-way split."""
     max_digits: int = 64
     """At most this many candidates are classified (the largest); bounds the time per image."""
     segment: SegmentConfig = SegmentConfig()
@@ -198,6 +202,10 @@ class DigitReader:
         for k, i in enumerate(order):
             split = (two_way_split(seg.labels, seg.blobs[i], strength=ink.strength)
                      if cfg.try_splits else None)
+            x, y, w, h = seg.blobs[i].box
+            if split is None and cfg.try_splits and w >= cfg.core_pair_aspect * h \
+                    and h <= cfg.tighter_below:
+                split = core_pair(ink.strength[y:y + h, x:x + w], owns[k], x, y)
             if split is not None:
                 pieces = mnistify_batch([mask for _, mask in split], stroke=cfg.stroke)
                 pair = tuple(_to_input_box(box, scale, gray.shape) for box, _ in split)
