@@ -21,6 +21,7 @@ from digitedge.edge_runtime.blobs import (
     drop_containers,
     edge_or_frame,
     faint_blobs,
+    line_mate,
     measure_ink,
     near_obstacles,
     overlap,
@@ -259,14 +260,17 @@ def smears(blobs: list[Blob], ink: dict[Blob, Ink], wider: float = 1.6,
     Ink or graphite smeared by a hand or a sleeve spreads wider and lighter than the
     strokes it came from, while a digit pressed harder than the others is thicker and
     darker, so the two tests together mark a smear that neither alone (`fat_blobs`,
-    `faint_blobs`) can tell from a bold or a light digit.
+    `faint_blobs`) can tell from a bold or a light digit. A blob standing in a line beside
+    a kept one, at its height (`blobs.line_mate`), stays: a bold digit in a dimmer patch
+    of light is both wider and lighter, and smears do not line up with the writing.
     """
     if len(blobs) < 2:
         return blobs
     width = _lower_median([ink[b].stroke for b in blobs])
     strong = float(np.percentile([ink[b].strength for b in blobs], 80))
-    return [b for b in blobs
+    kept = [b for b in blobs
             if not (ink[b].stroke > wider * width and ink[b].strength < fainter * strong)]
+    return [b for b in blobs if b in kept or any(line_mate(b, m) for m in kept)]
 
 
 def page_edge_band(blob: Blob, shape: tuple[int, int]) -> bool:

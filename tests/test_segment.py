@@ -437,3 +437,13 @@ def test_a_smear_wider_and_fainter_than_the_writing_is_dropped() -> None:
     assert len(segment(mask, strength=strength).blobs) == 3  # as dark: a bold stroke
     strength[:, 170:] = strength[:, 170:] // 5 * 3  # 60 %: not faint enough for faint_blobs
     assert [b.box.x for b in segment(mask, strength=strength).blobs] == [40, 90]
+
+
+def test_a_bold_digit_in_dim_light_beside_the_writing_is_no_smear() -> None:
+    mask = blank()
+    for x in (40, 90):
+        digit(mask, x, 60)
+    cv2.ellipse(mask, (152, 80), (10, 18), 0, 0, 360, 255, 10)  # a bold 0 next to them ...
+    strength = np.where(mask > 0, 180, 0).astype(np.uint8)
+    strength[:, 135:] = strength[:, 135:] // 5 * 3  # ... in a dimmer patch: wider, lighter
+    assert [b.box.x for b in segment(mask, strength=strength).blobs] == [40, 90, 137]
