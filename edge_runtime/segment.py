@@ -243,12 +243,14 @@ def _lower_median(values: list[float]) -> float:
 def fat_blobs(blobs: list[Blob], ink: dict[Blob, Ink], ratio: float = 2.5) -> list[Blob]:
     """Drop smudges: blobs whose stroke (2 x area / perimeter) is over `ratio` times the
     other candidates' and over a fifth of their own smaller side. One pen writes every digit
-    of a note; a smudge or a thumbprint is all "stroke"."""
+    of a note; a smudge or a thumbprint is all "stroke". A blob in a line beside a kept one
+    at its height (`blobs.line_mate`) stays: blur swells a bold digit next to a thin "1"."""
     if len(blobs) < 2:
         return blobs
     ref = _lower_median([ink[b].stroke for b in blobs])
-    return [b for b in blobs
+    kept = [b for b in blobs
             if not (ink[b].stroke > ratio * ref and ink[b].stroke > 0.2 * min(b.box.w, b.box.h))]
+    return [b for b in blobs if b in kept or any(line_mate(b, m) for m in kept)]
 
 
 def smears(blobs: list[Blob], ink: dict[Blob, Ink], wider: float = 1.6,

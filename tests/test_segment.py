@@ -201,6 +201,13 @@ def test_a_smudge_beside_a_pen_digit_is_dropped() -> None:
     assert len(found) == 1 and found[0][0] < 100
 
 
+def test_a_blurred_bold_digit_beside_a_thin_one_is_no_smudge() -> None:
+    mask = blank()
+    mask[60:100, 40:43] = 255  # a thin "1" ...
+    cv2.ellipse(mask, (72, 80), (14, 16), 0, 0, 360, 255, 12)  # ... and a 0 blur swelled
+    assert [b.box.x for b in segment(mask).blobs] == [40, 52]
+
+
 def test_a_row_of_ones_is_not_a_broken_margin_line() -> None:
     mask = blank((200, 300))
     for x in (60, 85, 110, 135):  # "1111": thin blobs side by side, not stacked
