@@ -168,14 +168,18 @@ def size_outliers(labels: np.ndarray, blobs: list[Blob], cfg: SegmentConfig) -> 
     digits without a loop (1, 2, 3, 5, 7) are strokes and fill far less of their box. A
     thick marker can fill a narrow digit's box as much (and close the loops of an 8), but a
     digit is taller than wide while a dot is round, so only roundish blobs count as dots.
-    Long bands (see `reference_height`) do not vote on the typical size.
+    Long bands (see `reference_height`) do not vote on the typical size. A solid blob in a
+    line beside a digit, at its height (`line_mate`), stays: blur fills every loop of a
+    small 8 or 0, while dots and blots do not line up with the writing at its size.
     """
     if not blobs:
         return blobs
-    solid = [_solid(labels, b, cfg) for b in blobs]
     ref = reference_height(blobs, REL_LONG_BAND * min(labels.shape[:2]))
-    return [b for b, s in zip(blobs, solid, strict=True)
-            if cfg.min_rel_height * ref <= b.box.h <= cfg.max_rel_height * ref and not s]
+    sized = [b for b in blobs if cfg.min_rel_height * ref <= b.box.h <= cfg.max_rel_height * ref]
+    solid = [_solid(labels, b, cfg) for b in sized]
+    kept = [b for b, s in zip(sized, solid, strict=True) if not s]
+    return [b for b, s in zip(sized, solid, strict=True)
+            if not s or any(line_mate(b, m) for m in kept)]
 
 
 def _solid(labels: np.ndarray, b: Blob, cfg: SegmentConfig) -> bool:

@@ -374,6 +374,17 @@ def test_a_thick_narrow_digit_is_not_a_dot_but_a_round_blot_is() -> None:
     assert kept == [19, 49, 80]
 
 
+def test_a_small_digit_blur_filled_solid_is_kept_in_its_line_but_not_alone() -> None:
+    mask = blank((100, 200))
+    for x in (20, 40):  # two thin-stroke digits set the typical height (20)
+        cv2.rectangle(mask, (x, 40), (x + 11, 59), 255, 2)
+    mask[40:60, 58:70] = 255  # a blurred 8 that fills its box, right after them
+    mask[40:60, 150:162] = 255  # the same solid block far from the writing: a sticker
+    labels, blobs = components(mask)
+    kept = sorted(b.box.x for b in size_outliers(labels, blobs, SegmentConfig()))
+    assert kept == [19, 39, 58]
+
+
 def test_a_faint_digit_broken_across_its_middle_is_merged() -> None:
     mask = blank((200, 300))
     for x in (20, 80):  # two whole digits set the typical height (40)
