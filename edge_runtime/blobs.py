@@ -179,7 +179,7 @@ def size_outliers(labels: np.ndarray, blobs: list[Blob], cfg: SegmentConfig) -> 
     solid = [_solid(labels, b, cfg) for b in sized]
     kept = [b for b, s in zip(sized, solid, strict=True) if not s]
     return [b for b, s in zip(sized, solid, strict=True)
-            if not s or any(line_mate(b, m) for m in kept)]
+            if not s or any(line_mate(b.box, m.box) for m in kept)]
 
 
 def _solid(labels: np.ndarray, b: Blob, cfg: SegmentConfig) -> bool:
@@ -312,7 +312,7 @@ def faint_blobs(blobs: list[Blob], ink: dict[Blob, Ink], ratio: float = 0.5,
     ref = float(np.percentile([ink[b].strength for b in blobs], 80))
     strong = [b for b in blobs if ink[b].strength >= ratio * ref]
     return [b for b in blobs if ink[b].strength >= ratio * ref
-            or (ink[b].strength >= floor * ref and any(line_mate(b, s) for s in strong))]
+            or (ink[b].strength >= floor * ref and any(line_mate(b.box, s.box) for s in strong))]
 
 
 MATE_GAP = 0.8  # at most this many mate heights apart, side by side
@@ -320,11 +320,11 @@ MATE_HEIGHT = (0.75, 1.3)  # height / the mate's height
 MATE_OVERLAP = 0.75  # of the shorter one's height shared with the mate's rows
 
 
-def line_mate(blob: Blob, mate: Blob) -> bool:
-    """Whether `mate` is `blob`'s neighbour in a line of writing: beside it, about as tall,
-    on the same rows."""
-    x, y, w, h = blob.box
-    mx, my, mw, mh = mate.box
+def line_mate(box: Box, mate: Box) -> bool:
+    """Whether `mate` is the neighbour of a digit in `box` in a line of writing: beside it,
+    about as tall, on the same rows."""
+    x, y, w, h = box
+    mx, my, mw, mh = mate
     rows = min(y + h, my + mh) - max(y, my)
     gap = max(mx - (x + w), x - (mx + mw), 0)
     return (rows >= MATE_OVERLAP * min(h, mh) and gap <= MATE_GAP * mh

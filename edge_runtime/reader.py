@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from digitedge.edge_runtime.blobs import own_pixels
+from digitedge.edge_runtime.blobs import line_mate, own_pixels
 from digitedge.edge_runtime.cores import core_mask
 from digitedge.edge_runtime.manifest import MIN_CONFIDENCE
 from digitedge.edge_runtime.mnistify import MNIST_STROKE, mnistify_batch
@@ -84,6 +84,12 @@ class ReaderConfig(NamedTuple):
     a number, is the false digit a lone line most often is (measured on the tuning
     scenes: every right lone digit among others read at 0.75 or more and 0.78 of their
     height or more; 3 of 7 false ones fell under 0.6 and 1 under half the height)."""
+    mate_fraction: float = 2 / 3
+    """A digit below the reader's `min_confidence` is still accepted from this fraction of
+    it up (0.2 at the default 0.3) when it stands in a line beside an accepted digit at its
+    height (`blobs.line_mate`): a blurred or oddly written digit in a number is more often
+    right than junk (measured: 8 more digits right and 2 more false on the tuning scenes,
+    6 more right and none false on three sets never tuned on)."""
     tighter_below: int = 80
     """Candidates up to this tall (working pixels) are also read thresholded tighter
     (`cores.core_mask`) and from the image before its median filter (`unfiltered`); when
@@ -345,6 +351,13 @@ class DigitReader:
         pre_ms += (time.perf_counter() - t5) * 1e3 - second
         inf_ms += second
         sure = [float(p.max()) >= self.min_confidence for p, _, _ in candidates]
+        # a digit the model is unsure of still counts when it stands in a line beside a
+        # sure one, at its height: the number vouches for it
+        firm = [box for (_, box, _), ok in zip(candidates, sure, strict=True) if ok]
+        mate_floor = self.config.mate_fraction * self.min_confidence
+        sure = [ok or (float(p.max()) >= mate_floor
+                       and any(line_mate(box, mate) for mate in firm))
+                for (p, box, _), ok in zip(candidates, sure, strict=True)]
         per_line = Counter(c[2] for c, ok in zip(candidates, sure, strict=True) if ok)
         heights = [c[1].h for c, ok in zip(candidates, sure, strict=True) if ok]
         accepted = [ok and (per_line[line] > 1 or self._lone_ok(float(p.max()), box.h, heights))

@@ -99,6 +99,28 @@ def test_a_lone_unsure_digit_is_rejected_but_not_one_in_a_row(reader: DigitReade
     assert relaxed.read(load_image(DATA / "single_digit.jpg")).text == "8"
 
 
+class UnsureOfZerosReader(DigitReader):
+    """The bundled model's readings, but every 0 at confidence 0.25 (under the floor)."""
+
+    def classify(self, batch: np.ndarray) -> np.ndarray:
+        probs = super().classify(batch)
+        zeros = probs.argmax(axis=1) == 0
+        probs[zeros] = 0.75 / 9
+        probs[zeros, 0] = 0.25
+        return probs
+
+
+def test_an_unsure_digit_in_a_number_is_vouched_for_by_its_neighbours(
+        reader: DigitReader) -> None:
+    number = load_image(DATA / "number_dark.png")
+    assert UnsureOfZerosReader(reader.model).read(number).text == "4071"
+    strict = UnsureOfZerosReader(reader.model, config=ReaderConfig(mate_fraction=1.0))
+    reading = strict.read(number)
+    assert reading.text == "471" and [d.label for d in reading.rejected] == [0]
+    picky = UnsureOfZerosReader(reader.model, min_confidence=0.5)  # floor 0.33 for mates
+    assert picky.read(number).text == "471"
+
+
 class FairlySureReader(DigitReader):
     """The bundled model's labels, every one at confidence 0.55."""
 
