@@ -81,12 +81,14 @@ def test_low_confidence_digits_are_rejected_not_guessed(reader: DigitReader) -> 
 
 
 class UnsureReader(DigitReader):
-    """The bundled model's labels, every one at confidence 0.45."""
+    """The bundled model's labels, every one at confidence `level` (0.45)."""
+
+    level = 0.45
 
     def classify(self, batch: np.ndarray) -> np.ndarray:
         probs = super().classify(batch)
-        out = np.full_like(probs, 0.55 / 9)
-        out[np.arange(len(probs)), probs.argmax(axis=1)] = 0.45
+        out = np.full_like(probs, (1 - self.level) / 9)
+        out[np.arange(len(probs)), probs.argmax(axis=1)] = self.level
         return out
 
 
@@ -121,14 +123,10 @@ def test_an_unsure_digit_in_a_number_is_vouched_for_by_its_neighbours(
     assert picky.read(number).text == "471"
 
 
-class FairlySureReader(DigitReader):
+class FairlySureReader(UnsureReader):
     """The bundled model's labels, every one at confidence 0.55."""
 
-    def classify(self, batch: np.ndarray) -> np.ndarray:
-        probs = super().classify(batch)
-        out = np.full_like(probs, 0.45 / 9)
-        out[np.arange(len(probs)), probs.argmax(axis=1)] = 0.55
-        return out
+    level = 0.55
 
 
 def _number_and_a_line_below(x: np.ndarray, size: int) -> np.ndarray:
