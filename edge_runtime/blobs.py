@@ -179,7 +179,7 @@ def size_outliers(labels: np.ndarray, blobs: list[Blob], cfg: SegmentConfig) -> 
     solid = [_solid(labels, b, cfg) for b in sized]
     kept = [b for b, s in zip(sized, solid, strict=True) if not s]
     return [b for b, s in zip(sized, solid, strict=True)
-            if not s or any(line_mate(b.box, m.box) for m in kept)]
+            if not s or vouched(b, kept)]
 
 
 def _solid(labels: np.ndarray, b: Blob, cfg: SegmentConfig) -> bool:
@@ -312,7 +312,7 @@ def faint_blobs(blobs: list[Blob], ink: dict[Blob, Ink], ratio: float = 0.5,
     ref = float(np.percentile([ink[b].strength for b in blobs], 80))
     strong = [b for b in blobs if ink[b].strength >= ratio * ref]
     return [b for b in blobs if ink[b].strength >= ratio * ref
-            or (ink[b].strength >= floor * ref and any(line_mate(b.box, s.box) for s in strong))]
+            or (ink[b].strength >= floor * ref and vouched(b, strong))]
 
 
 MATE_GAP = 0.8  # at most this many mate heights apart, side by side
@@ -329,3 +329,9 @@ def line_mate(box: Box, mate: Box) -> bool:
     gap = max(mx - (x + w), x - (mx + mw), 0)
     return (rows >= MATE_OVERLAP * min(h, mh) and gap <= MATE_GAP * mh
             and MATE_HEIGHT[0] * mh <= h <= MATE_HEIGHT[1] * mh)
+
+
+def vouched(blob: Blob, writing: list[Blob]) -> bool:
+    """Whether a blob of `writing` is `blob`'s neighbour in a line (`line_mate`): the filters
+    that drop odd blobs keep one the writing vouches for."""
+    return any(line_mate(blob.box, mate.box) for mate in writing)

@@ -134,6 +134,13 @@ def _confident(prepared: PreparedDigits, probs: np.ndarray, level: float = 0.9) 
     return int((probs[:len(prepared.crops)].max(axis=1, initial=0.0) >= level).sum())
 
 
+def _core(strength: np.ndarray, box: Box, own: np.ndarray, max_height: int
+          ) -> np.ndarray | None:
+    """A candidate up to `max_height` tall thresholded tighter (`cores.core_mask`), else None."""
+    x, y, w, h = box
+    return core_mask(strength[y:y + h, x:x + w], own) if h <= max_height else None
+
+
 def _to_input_box(box: Box, scale: float, shape: tuple[int, int]) -> Box:
     h, w = shape
     x0, y0 = int(box.x / scale), int(box.y / scale)
@@ -200,8 +207,11 @@ class DigitReader:
         if len(order) > cfg.max_digits:
             biggest = sorted(order, key=lambda i: -seg.blobs[i].area)[:cfg.max_digits]
             order = sorted(biggest)
-        # each candidate's own pixels, for its crop and its second readings
+        # each candidate's own pixels, for its crop and its second readings, and for the
+        # small ones their tighter core (a second reading, and a possible pair of digits)
         owns = [own_pixels(seg.labels, seg.blobs[i]) for i in order]
+        cores = [_core(ink.strength, seg.blobs[i].box, own, cfg.tighter_below)
+                 for i, own in zip(order, owns, strict=True)]
         crops = mnistify_batch([own.astype(np.uint8) * 255 for own in owns], stroke=cfg.stroke)
         boxes = tuple(_to_input_box(seg.blobs[i].box, scale, gray.shape) for i in order)
         options = []
@@ -210,8 +220,8 @@ class DigitReader:
                      if cfg.try_splits else None)
             x, y, w, h = seg.blobs[i].box
             if split is None and cfg.try_splits and w >= cfg.core_pair_aspect * h \
-                    and h <= cfg.tighter_below:
-                split = core_pair(ink.strength[y:y + h, x:x + w], owns[k], x, y)
+                    and cores[k] is not None:
+                split = core_pair(cores[k], x, y)
             if split is not None:
                 pieces = mnistify_batch([mask for _, mask in split], stroke=cfg.stroke)
                 pair = tuple(_to_input_box(box, scale, gray.shape) for box, _ in split)
@@ -220,20 +230,20 @@ class DigitReader:
                   if cfg.try_splits else ())
         return PreparedDigits(crops, boxes, tuple(seg.lines[i] for i in order), ink, scale,
                               tuple(options),
-                              self._rereads(seg, order, owns, work, ink), groups, gray.shape)
+                              self._rereads(seg, order, owns, cores, work, ink), groups,
+                              gray.shape)
 
     def _rereads(self, seg: Segmentation, order: list[int], owns: list[np.ndarray],
-                 work: np.ndarray, ink: InkImage) -> tuple[tuple[int, np.ndarray], ...]:
+                 cores: list[np.ndarray | None], work: np.ndarray, ink: InkImage
+                 ) -> tuple[tuple[int, np.ndarray], ...]:
         """Small candidates thresholded tighter (`cores.core_mask`) and from the unfiltered
         image (`unfiltered.unfiltered_mask`), as second readings."""
         cfg = self.config
         masks: list[tuple[int, np.ndarray]] = []
-        for k, (i, own) in enumerate(zip(order, owns, strict=True)):
+        for k, (i, own, core) in enumerate(zip(order, owns, cores, strict=True)):
             blob = seg.blobs[i]
-            x, y, w, h = blob.box
-            if h > cfg.tighter_below:
+            if blob.box.h > cfg.tighter_below:
                 continue
-            core = core_mask(ink.strength[y:y + h, x:x + w], own)
             if core is not None:
                 masks.append((k, core))
             if cfg.unfiltered and ink.background is not None:

@@ -21,7 +21,6 @@ from digitedge.edge_runtime.blobs import (
     drop_containers,
     edge_or_frame,
     faint_blobs,
-    line_mate,
     measure_ink,
     near_obstacles,
     overlap,
@@ -30,6 +29,7 @@ from digitedge.edge_runtime.blobs import (
     reference_height,
     size_outliers,
     vertical_dashes,
+    vouched,
 )
 from digitedge.edge_runtime.splits import split_wide
 from digitedge.edge_runtime.types import Box
@@ -250,7 +250,7 @@ def fat_blobs(blobs: list[Blob], ink: dict[Blob, Ink], ratio: float = 2.5) -> li
     ref = _lower_median([ink[b].stroke for b in blobs])
     kept = [b for b in blobs
             if not (ink[b].stroke > ratio * ref and ink[b].stroke > 0.2 * min(b.box.w, b.box.h))]
-    return [b for b in blobs if b in kept or any(line_mate(b.box, m.box) for m in kept)]
+    return [b for b in blobs if b in kept or vouched(b, kept)]
 
 
 def smears(blobs: list[Blob], ink: dict[Blob, Ink], wider: float = 1.6,
@@ -272,7 +272,7 @@ def smears(blobs: list[Blob], ink: dict[Blob, Ink], wider: float = 1.6,
     strong = float(np.percentile([ink[b].strength for b in blobs], 80))
     kept = [b for b in blobs
             if not (ink[b].stroke > wider * width and ink[b].strength < fainter * strong)]
-    return [b for b in blobs if b in kept or any(line_mate(b.box, m.box) for m in kept)]
+    return [b for b in blobs if b in kept or vouched(b, kept)]
 
 
 def page_edge_band(blob: Blob, shape: tuple[int, int]) -> bool:

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from digitedge.edge_runtime.blobs import Blob, mask_box, own_pixels
-from digitedge.edge_runtime.cores import core_mask, core_split
+from digitedge.edge_runtime.cores import core_split
 from digitedge.edge_runtime.mnistify import stroke_width, tight_crop
 from digitedge.edge_runtime.types import Box
 
@@ -120,28 +120,23 @@ def two_way_split(labels: np.ndarray, blob: Blob, min_aspect: float = 0.85,
     return tuple(pieces)
 
 
-def core_pair(strength: np.ndarray, own: np.ndarray, x: int, y: int
-              ) -> tuple[tuple[Box, np.ndarray], ...] | None:
+def core_pair(core: np.ndarray, x: int, y: int) -> tuple[tuple[Box, np.ndarray], ...] | None:
     """Two digits that blur fused into one blob, as the tighter threshold parts them, or None.
 
     Where blur joins two small digits by a thick bridge, no column or seam crosses a thin
-    neck, but the bridge is weaker ink than the strokes: thresholded tighter
-    (`cores.core_mask`), the blob falls into its digits. Taken when the two largest pieces
-    are each at least 0.6 as tall as the blob, side by side (sharing under a third of the
-    narrower one's columns). `strength` and `own` cover the blob's box, whose top-left
-    corner is (x, y); returns ((box, mask), (box, mask)) left to right, like
-    `two_way_split`.
+    neck, but the bridge is weaker ink than the strokes: thresholded tighter (`core`, from
+    `cores.core_mask` over the blob's box, whose top-left corner is (x, y)), the blob falls
+    into its digits. Taken when the two largest pieces are each at least 0.6 as tall as the
+    box, side by side (sharing under a third of the narrower one's columns). Returns
+    ((box, mask), (box, mask)) left to right, like `two_way_split`.
     """
-    core = core_mask(strength, own)
-    if core is None:
-        return None
     n, labels, stats, _ = cv2.connectedComponentsWithStats(core.astype(np.uint8), connectivity=8)
     if n < 3:
         return None
     two = sorted(range(1, n), key=lambda k: -stats[k, cv2.CC_STAT_AREA])[:2]
     two.sort(key=lambda k: stats[k, cv2.CC_STAT_LEFT])
     (lx, _, lw, lh), (rx, _, rw, rh) = (stats[k, :4] for k in two)
-    if min(lh, rh) < 0.6 * own.shape[0] or lx + lw - rx > min(lw, rw) / 3:
+    if min(lh, rh) < 0.6 * core.shape[0] or lx + lw - rx > min(lw, rw) / 3:
         return None
     return tuple((mask_box(labels == k, x, y), tight_crop(labels == k).astype(np.uint8) * 255)
                  for k in two)

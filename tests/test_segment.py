@@ -245,20 +245,21 @@ def test_a_run_of_five_touching_digits_is_cut_not_dropped_as_a_rule() -> None:
 
 
 def test_two_small_digits_fused_by_blur_are_parted_by_a_tighter_threshold() -> None:
+    from digitedge.edge_runtime.cores import core_mask
     from digitedge.edge_runtime.splits import core_pair
 
     strength = blank((24, 40))
     for cx in (9, 28):  # two small strong rings ...
         cv2.ellipse(strength, (cx, 12), (6, 9), 0, 0, 360, 200, 3)
     strength[6:19, 14:24] = np.maximum(strength[6:19, 14:24], 60)  # ... fused by a weak bridge
-    got = core_pair(strength, strength > 0, 100, 50)
+    got = core_pair(core_mask(strength, strength > 0), 100, 50)
     assert got is not None
     (left, _), (right, _) = got
     assert left.x <= 102 and left.x + left.w <= 118 and right.x >= 119 and left.h >= 18
     one = blank((24, 24))
     cv2.ellipse(one, (9, 12), (6, 9), 0, 0, 360, 200, 3)
     one[8:12, 16:22] = 200  # a ring with a short strong tail: a 9's stub, not a digit
-    assert core_pair(one, one > 0, 0, 0) is None
+    assert core_pair(core_mask(one, one > 0), 0, 0) is None
 
 
 def test_core_split_refuses_to_cut_through_a_loop() -> None:
