@@ -152,6 +152,16 @@ def test_blobs_in_texture_are_dropped() -> None:
     assert 60 in xs and 100 in xs and not any(x >= 250 for x in xs)
 
 
+def test_scraps_of_a_cut_blob_are_not_clutter() -> None:
+    mask = blank()
+    for x in (60, 100, 140):
+        digit(mask, x, 60)
+    # a long flat stroke under the middle digit: `split_wide` cuts it into slivers that are
+    # then dropped; they are writing, so the digit above them is no blob in texture
+    mask[110:120, 90:150] = 255
+    assert [b.box.x for b in segment(mask).blobs] == [60, 100, 140]
+
+
 def test_two_way_split_offers_a_cut_for_a_squarish_blob_only() -> None:
     from digitedge.edge_runtime.splits import two_way_split
 
