@@ -101,6 +101,25 @@ def test_a_lone_unsure_digit_is_rejected_but_not_one_in_a_row(reader: DigitReade
     assert relaxed.read(load_image(DATA / "single_digit.jpg")).text == "8"
 
 
+def _two_on_a_line(x: np.ndarray, gap: int) -> np.ndarray:
+    """x[0] and x[1], 72 px tall, on one line with `gap` px between their boxes."""
+    page = np.full((140, 200 + 72 + gap), 235, np.uint8)
+    for x0, digit in ((40, x[0]), (40 + 72 + gap, x[1])):
+        big = cv2.resize(digit, (72, 72), interpolation=cv2.INTER_LINEAR)
+        page[30:102, x0:x0 + 72] = np.minimum(page[30:102, x0:x0 + 72], 255 - big)
+    return page
+
+
+def test_unsure_digits_far_apart_on_a_line_are_each_alone(reader: DigitReader,
+                                                          sample: MnistData) -> None:
+    unsure = UnsureReader(reader.model)  # 0.45: sure, but not enough for a lone digit
+    pair = "".join(str(d) for d in sample.y_test[:2])
+    assert unsure.read(_two_on_a_line(sample.x_test, 20)).text == pair
+    # across the page from each other they are no number: each must pass as lone
+    assert unsure.read(_two_on_a_line(sample.x_test, 300)).text == ""
+    assert reader.read(_two_on_a_line(sample.x_test, 300)).text == pair
+
+
 class UnsureOfZerosReader(DigitReader):
     """The bundled model's readings, but every 0 at confidence 0.25 (under the floor)."""
 
