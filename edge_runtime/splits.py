@@ -14,6 +14,8 @@ from digitedge.edge_runtime.cores import core_split
 from digitedge.edge_runtime.mnistify import stroke_width, tight_crop
 from digitedge.edge_runtime.types import Box
 
+PAIR_ASPECT = 0.85  # a blob narrower than this for its height is no pair of broad digits
+
 
 def split_touching(labels: np.ndarray, blob: Blob, aspect: float) -> list[Blob]:
     """Cut a blob of digits that touch into single digits (relabels `labels` in place).
@@ -88,7 +90,7 @@ def split_wide(labels: np.ndarray, blob: Blob, aspect: float,
     return split_touching(labels, blob, aspect)
 
 
-def two_way_split(labels: np.ndarray, blob: Blob, min_aspect: float = 0.85,
+def two_way_split(labels: np.ndarray, blob: Blob, min_aspect: float = PAIR_ASPECT,
                   max_aspect: float = 1.25, strength: np.ndarray | None = None
                   ) -> tuple[tuple[Box, np.ndarray], ...] | None:
     """A possible cut of a squarish blob into two touching digits ("12", "95"), or None.
@@ -140,3 +142,20 @@ def core_pair(core: np.ndarray, x: int, y: int) -> tuple[tuple[Box, np.ndarray],
         return None
     return tuple((mask_box(labels == k, x, y), tight_crop(labels == k).astype(np.uint8) * 255)
                  for k in two)
+
+
+def peel_one(labels: np.ndarray, blob: Blob, min_aspect: float,
+             strength: np.ndarray | None = None, thin: float = 0.3
+             ) -> tuple[tuple[Box, np.ndarray], ...] | None:
+    """A thin "1" touching the digit beside it ("16", "41"), cut as `two_way_split` cuts
+    a pair, or None.
+
+    Too narrow for two broad digits (from `min_aspect` up to `PAIR_ASPECT` times as wide as
+    tall), such a blob is one digit or a "1" leaning on one; the cut counts only when one
+    piece is a stroke at most `thin` of the blob's height wide. Returns ((box, mask),
+    (box, mask)) left to right, like `two_way_split`.
+    """
+    pieces = two_way_split(labels, blob, min_aspect, PAIR_ASPECT, strength)
+    if pieces is None or min(box.w for box, _ in pieces) > thin * blob.box.h:
+        return None
+    return pieces

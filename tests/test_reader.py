@@ -327,22 +327,51 @@ def _probs(*rows: tuple[int, float]) -> np.ndarray:
     return out
 
 
+def _touching(x: np.ndarray, indices: tuple[int, ...], overlap: int, width: int = 400,
+              left: int = 40) -> np.ndarray:
+    """The digits x[indices], 112 px tall, each overlapping the one before by `overlap` px."""
+    img = np.full((200, width), 235, np.uint8)
+    for i in indices:
+        digit = cv2.resize(x[i], (112, 112), interpolation=cv2.INTER_LINEAR)
+        cols = np.flatnonzero(digit.max(axis=0) > 60)
+        digit = digit[:, cols[0]:cols[-1] + 1]
+        region = img[44:156, left:left + digit.shape[1]]
+        np.minimum(region, (235 - np.clip(digit, 0, 200)).astype(np.uint8), out=region)
+        left += digit.shape[1] - overlap
+    return img
+
+
 def test_touching_digits_are_cut_along_a_seam(reader: DigitReader, sample: MnistData) -> None:
     # a 7 and a 1 written so close that they overlap by 10 px: one blob, too narrow for
     # the column cutters; the seam between them splits it (without seams it reads nothing)
-    img = np.full((200, 400), 235, np.uint8)
-    x = 40
-    for i in (0, 14):
-        digit = cv2.resize(sample.x_test[i], (112, 112), interpolation=cv2.INTER_LINEAR)
-        cols = np.flatnonzero(digit.max(axis=0) > 60)
-        digit = digit[:, cols[0]:cols[-1] + 1]
-        region = img[44:156, x:x + digit.shape[1]]
-        np.minimum(region, (235 - np.clip(digit, 0, 200)).astype(np.uint8), out=region)
-        x += digit.shape[1] - 10
+    img = _touching(sample.x_test, (0, 14), 10)
     assert "".join(str(sample.y_test[i]) for i in (0, 14)) == "71"
     assert reader.read(img).text == "71"
-    no_seams = DigitReader(reader.model, config=ReaderConfig(seam_min_aspect=99.0))
+    # the thin "1" is also peeled off (`splits.peel_one`), so both cuts go to show the seam's
+    no_seams = DigitReader(reader.model,
+                           config=ReaderConfig(seam_min_aspect=99.0, peel_aspect=0.85))
     assert no_seams.read(img).text != "71"
+
+
+class OnesAsSevensReader(DigitReader):
+    """The bundled model's readings, with every "1" read as a "7" just as surely."""
+
+    def classify(self, batch: np.ndarray) -> np.ndarray:
+        probs = super().classify(batch)
+        probs[:, [1, 7]] = probs[:, [7, 1]]
+        return probs
+
+
+@pytest.mark.parametrize("other", [12, 26])
+def test_a_1_leaning_on_a_digit_is_peeled_off(reader: DigitReader, sample: MnistData,
+                                              other: int) -> None:
+    # a "1" overlapping a 9 (or a 7) by 8 px: one blob too narrow for a two-way split
+    img = _touching(sample.x_test, (14, other), 8, width=300, left=60)
+    truth = f"1{sample.y_test[other]}"
+    assert reader.read(img).text == truth
+    assert DigitReader(reader.model, config=ReaderConfig(peel_aspect=0.85)).read(img).text != truth
+    # the thin piece is offered only as a "1": read as anything else, the cut is not taken
+    assert OnesAsSevensReader(reader.model).read(img).text != "7" + truth[1]
 
 
 @pytest.mark.parametrize("index", [10, 11])
