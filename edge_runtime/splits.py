@@ -1,7 +1,8 @@
 """Cut a blob of touching digits into single digits: by stroke cores, else by columns.
 
 `segment.py` cuts blobs too wide for one digit (`split_wide`); the reader asks
-`two_way_split` for a second reading of squarish blobs and lets the model choose.
+`two_way_split` for a second reading of squarish blobs (`peel_one` for narrower ones that
+may be a "1" leaning on a digit) and lets the model choose.
 """
 
 from __future__ import annotations
