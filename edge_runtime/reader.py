@@ -21,7 +21,7 @@ from digitedge.edge_runtime.segment import (
     SegmentConfig,
     segment,
 )
-from digitedge.edge_runtime.splits import PAIR_ASPECT, core_pair, peel_one, two_way_split
+from digitedge.edge_runtime.splits import core_pair, peel_one, peelable, two_way_split
 from digitedge.edge_runtime.types import Box, Digit, Reading, join_text
 from digitedge.edge_runtime.unfiltered import unfiltered_mask
 
@@ -129,6 +129,7 @@ class PreparedDigits(NamedTuple):
     rereads: tuple[tuple[int, np.ndarray], ...] = ()  # (candidate, crop): read another way
     groups: tuple[SeamGroup, ...] = ()  # candidates that may be read along seams instead
     shape: tuple[int, int] = (0, 0)  # the input image's (height, width)
+    peels: tuple[PeelOption, ...] = ()  # candidates that may be a "1" leaning on a digit
 
 
 class SplitOption(NamedTuple):
@@ -137,7 +138,16 @@ class SplitOption(NamedTuple):
     index: int  # which crop of PreparedDigits this replaces
     crops: np.ndarray  # uint8 (2, 28, 28): left and right pieces
     boxes: tuple[Box, Box]  # their boxes in input-image pixels
-    one: int = -1  # a peeled thin stroke (`splits.peel_one`): this piece must read "1"
+
+
+class PeelOption(NamedTuple):
+    """Candidate `index`, which may be a "1" leaning on a digit (see `splits.peel_one`);
+    cut only when the candidate reads unsure, so most are never cut."""
+
+    index: int  # which crop of PreparedDigits this may replace
+    own: np.ndarray  # bool: its pixels in its box (working pixels)
+    strength: np.ndarray | None  # the ink strength in the same box
+    box: Box  # the box, in working pixels
 
 
 def _confident(prepared: PreparedDigits, probs: np.ndarray, level: float = 0.9) -> int:
@@ -225,7 +235,7 @@ class DigitReader:
                  for i, own in zip(order, owns, strict=True)]
         crops = mnistify_batch([own.astype(np.uint8) * 255 for own in owns], stroke=cfg.stroke)
         boxes = tuple(_to_input_box(seg.blobs[i].box, scale, gray.shape) for i in order)
-        options = []
+        options, peels = [], []
         for k, i in enumerate(order):
             split = (two_way_split(seg.labels, seg.blobs[i], strength=ink.strength)
                      if cfg.try_splits else None)
@@ -233,20 +243,19 @@ class DigitReader:
             if split is None and cfg.try_splits and w >= cfg.core_pair_aspect * h \
                     and cores[k] is not None:
                 split = core_pair(cores[k], x, y)
-            one = -1
-            if split is None and cfg.try_splits and cfg.peel_aspect * h < w <= PAIR_ASPECT * h:
-                split = peel_one(seg.labels, seg.blobs[i], cfg.peel_aspect, ink.strength)
-                one = -1 if split is None else int(split[1][0].w < split[0][0].w)
+            if split is None and cfg.try_splits and peelable(seg.blobs[i].box, cfg.peel_aspect):
+                strength = None if ink.strength is None else ink.strength[y:y + h, x:x + w]
+                peels.append(PeelOption(k, owns[k], strength, seg.blobs[i].box))
             if split is not None:
                 pieces = mnistify_batch([mask for _, mask in split], stroke=cfg.stroke)
                 pair = tuple(_to_input_box(box, scale, gray.shape) for box, _ in split)
-                options.append(SplitOption(k, pieces, pair, one))
+                options.append(SplitOption(k, pieces, pair))
         groups = (seam_groups(seg, order, ink.strength, cfg.seam_gap, cfg.seam_min_aspect)
                   if cfg.try_splits else ())
         return PreparedDigits(crops, boxes, tuple(seg.lines[i] for i in order), ink, scale,
                               tuple(options),
                               self._rereads(seg, order, owns, cores, work, ink), groups,
-                              gray.shape)
+                              gray.shape, tuple(peels))
 
     def _rereads(self, seg: Segmentation, order: list[int], owns: list[np.ndarray],
                  cores: list[np.ndarray | None], work: np.ndarray, ink: InkImage
@@ -314,6 +323,33 @@ class DigitReader:
                 for j, ((_, b, other), ok) in enumerate(zip(candidates, sure, strict=True))))
         return out
 
+    def _peel(self, prepared: PreparedDigits, probs: np.ndarray,
+              classify: Callable[[np.ndarray], np.ndarray]
+              ) -> dict[int, tuple[np.ndarray, tuple[Box, ...]]]:
+        """Candidate -> (pair probabilities, boxes) for each unsure peelable candidate whose
+        thin piece reads "1" beside a sure digit (one more, small model call; a sure
+        candidate stays whole anyway, so it is not cut at all)."""
+        cfg = self.config
+        cuts = []
+        for option in prepared.peels:
+            if probs[option.index].max() < cfg.split_below:
+                pieces = peel_one(option.own, option.strength, option.box)
+                if pieces is not None:
+                    cuts.append((option.index, pieces))
+        if not cuts:
+            return {}
+        out = classify(mnistify_batch([mask for _, pieces in cuts for _, mask in pieces],
+                                      stroke=cfg.stroke))
+        peeled = {}
+        for c, (i, pieces) in enumerate(cuts):
+            pair = out[2 * c:2 * c + 2]
+            one = int(pieces[1][0].w < pieces[0][0].w)  # the thin piece, offered as a "1"
+            sure = float(pair.max(axis=1).min()) >= self.min_confidence
+            if int(pair[one].argmax()) == 1 and sure:
+                peeled[i] = (pair, tuple(_to_input_box(box, prepared.scale, prepared.shape)
+                                         for box, _ in pieces))
+        return peeled
+
     def _choose(self, prepared: PreparedDigits, probs: np.ndarray,
                 classify: Callable[[np.ndarray], np.ndarray] | None = None) -> list[Entry]:
         """(probabilities, box, line) per digit, after weighing each split and seam cutting
@@ -329,6 +365,7 @@ class DigitReader:
             # median filter reads unsure; the reading that keeps it open reads sure)
             if first[i] < cfg.split_below and probs[first_reread + t].max() > probs[i].max():
                 probs[i] = probs[first_reread + t]
+        peeled = self._peel(prepared, probs, classify or self.classify)
         entries: list[list[Entry]] = []  # per candidate
         for i in range(n):
             line = prepared.lines[i]
@@ -339,13 +376,13 @@ class DigitReader:
                 whole = float(probs[i].max())
                 # two confident digits beat one doubtful one; a confident single reading
                 # stays (models are confident on fragments too, so a pair proves nothing)
-                # a peeled stroke is taken only as the "1" it was offered as, beside a digit
-                option = prepared.alternatives[j]
-                peel_ok = option.one < 0 or (int(pair[option.one].argmax()) == 1 and float(
-                    pair.max(axis=1).min()) >= self.min_confidence)
-                if whole < cfg.split_below and float(pair.max(axis=1).prod()) > whole \
-                        and peel_ok:
-                    boxes = option.boxes
+                if whole < cfg.split_below and float(pair.max(axis=1).prod()) > whole:
+                    boxes = prepared.alternatives[j].boxes
+                    entries[i].extend((p, box, line) for p, box in zip(pair, boxes, strict=True))
+                    continue
+            if i in peeled:
+                pair, boxes = peeled[i]
+                if float(pair.max(axis=1).prod()) > float(probs[i].max()):
                     entries[i].extend((p, box, line) for p, box in zip(pair, boxes, strict=True))
                     continue
             entries[i].append((probs[i], prepared.boxes[i], line))

@@ -106,8 +106,16 @@ def two_way_split(labels: np.ndarray, blob: Blob, min_aspect: float = PAIR_ASPEC
     x, y, w, h = blob.box
     if not min_aspect * h < w <= max_aspect * h or w < 8:
         return None
-    own = own_pixels(labels, blob)
-    parts = None if strength is None else core_split(strength[y:y + h, x:x + w], own)
+    crop = None if strength is None else strength[y:y + h, x:x + w]
+    return cut_in_two(own_pixels(labels, blob), crop, blob.box)
+
+
+def cut_in_two(own: np.ndarray, strength: np.ndarray | None, box: Box
+               ) -> tuple[tuple[Box, np.ndarray], ...] | None:
+    """`two_way_split`'s cut of the blob `own` (a bool mask over `box`, with the ink
+    `strength` over the same box, or None), whatever its shape."""
+    x, y, w, h = box
+    parts = None if strength is None else core_split(strength, own)
     if parts is None or len(parts) != 2:
         ink = own.sum(axis=0)
         lo, hi = int(0.3 * w), int(0.7 * w) + 1
@@ -116,10 +124,10 @@ def two_way_split(labels: np.ndarray, blob: Blob, min_aspect: float = PAIR_ASPEC
     for part in parts:
         if not part.any():
             return None
-        box = mask_box(part, x, y)
-        if box.h < 0.7 * h:
+        piece = mask_box(part, x, y)
+        if piece.h < 0.7 * h:
             return None  # digits side by side are about as tall as each other
-        pieces.append((box, tight_crop(part).astype(np.uint8) * 255))
+        pieces.append((piece, tight_crop(part).astype(np.uint8) * 255))
     return tuple(pieces)
 
 
@@ -145,18 +153,24 @@ def core_pair(core: np.ndarray, x: int, y: int) -> tuple[tuple[Box, np.ndarray],
                  for k in two)
 
 
-def peel_one(labels: np.ndarray, blob: Blob, min_aspect: float,
-             strength: np.ndarray | None = None, thin: float = 0.3
+def peelable(box: Box, min_aspect: float) -> bool:
+    """Whether a blob is in `peel_one`'s range: from `min_aspect` up to `PAIR_ASPECT` times
+    as wide as tall (wider ones get `two_way_split`), and not a sliver."""
+    return min_aspect * box.h < box.w <= PAIR_ASPECT * box.h and box.w >= 8
+
+
+def peel_one(own: np.ndarray, strength: np.ndarray | None, box: Box, thin: float = 0.3
              ) -> tuple[tuple[Box, np.ndarray], ...] | None:
     """A thin "1" touching the digit beside it ("16", "41"), cut as `two_way_split` cuts
     a pair, or None.
 
-    Too narrow for two broad digits (from `min_aspect` up to `PAIR_ASPECT` times as wide as
-    tall), such a blob is one digit or a "1" leaning on one; the cut counts only when one
-    piece is a stroke at most `thin` of the blob's height wide. Returns ((box, mask),
-    (box, mask)) left to right, like `two_way_split`.
+    Too narrow for two broad digits (see `peelable`), such a blob is one digit or a "1"
+    leaning on one; the cut counts only when one piece is a stroke at most `thin` of the
+    blob's height wide. `own` is the blob's bool mask over `box`, `strength` the ink
+    strength there (or None). Returns ((box, mask), (box, mask)) left to right, like
+    `two_way_split`.
     """
-    pieces = two_way_split(labels, blob, min_aspect, PAIR_ASPECT, strength)
-    if pieces is None or min(box.w for box, _ in pieces) > thin * blob.box.h:
+    pieces = cut_in_two(own, strength, box)
+    if pieces is None or min(piece.w for piece, _ in pieces) > thin * box.h:
         return None
     return pieces
