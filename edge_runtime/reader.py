@@ -92,9 +92,11 @@ class ReaderConfig(NamedTuple):
     right than junk (measured: 8 more digits right and 2 more false on the tuning scenes,
     6 more right and none false on three sets never tuned on)."""
     peel_aspect: float = 0.6
-    """Blobs from this wide for their height up to a two-way split's are offered as a thin
-    "1" touching a digit (`splits.peel_one`), taken like a two-way split but only when the
-    thin piece reads "1" (measured on the tuning scenes: 4 more exact, none worse; 0.7: 3)."""
+    """Blobs from this wide for their height up to a two-way split's may be a thin "1"
+    touching a digit (`splits.peel_one`): when such a candidate reads under `split_below`
+    it is cut, and the cut is taken like a two-way split, but only when the thin piece
+    reads "1" and both pieces are sure (measured on the tuning scenes: 4 more exact, none
+    worse; 0.5 the same, 0.7 one fewer)."""
     company_gap: float = 1.5
     """A digit counts as one of a number only with a sure digit on its line at most this
     many heights away (as far as `segment.group_lines` chains a line); farther apart, each
