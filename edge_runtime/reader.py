@@ -239,8 +239,8 @@ class DigitReader:
         boxes = tuple(_to_input_box(seg.blobs[i].box, scale, gray.shape) for i in order)
         options, peels = [], []
         for k, i in enumerate(order):
-            split = (two_way_split(seg.labels, seg.blobs[i], strength=ink.strength)
-                     if cfg.try_splits else None)
+            split = (two_way_split(seg.labels, seg.blobs[i], strength=ink.strength,
+                                   own=owns[k]) if cfg.try_splits else None)
             x, y, w, h = seg.blobs[i].box
             if split is None and cfg.try_splits and w >= cfg.core_pair_aspect * h \
                     and cores[k] is not None:
@@ -372,21 +372,19 @@ class DigitReader:
         for i in range(n):
             line = prepared.lines[i]
             entries.append([])
+            # a candidate has a two-way split or a peel, never both
             if i in splits:
                 j = splits[i]
-                pair = probs[n + 2 * j:n + 2 * j + 2]
-                whole = float(probs[i].max())
-                # two confident digits beat one doubtful one; a confident single reading
-                # stays (models are confident on fragments too, so a pair proves nothing)
-                if whole < cfg.split_below and float(pair.max(axis=1).prod()) > whole:
-                    boxes = prepared.alternatives[j].boxes
-                    entries[i].extend((p, box, line) for p, box in zip(pair, boxes, strict=True))
-                    continue
-            if i in peeled:
-                pair, boxes = peeled[i]
-                if float(pair.max(axis=1).prod()) > float(probs[i].max()):
-                    entries[i].extend((p, box, line) for p, box in zip(pair, boxes, strict=True))
-                    continue
+                pair, boxes = probs[n + 2 * j:n + 2 * j + 2], prepared.alternatives[j].boxes
+            else:
+                pair, boxes = peeled.get(i, (None, ()))
+            whole = float(probs[i].max())
+            # two confident digits beat one doubtful one; a confident single reading
+            # stays (models are confident on fragments too, so a pair proves nothing)
+            if pair is not None and whole < cfg.split_below \
+                    and float(pair.max(axis=1).prod()) > whole:
+                entries[i].extend((p, box, line) for p, box in zip(pair, boxes, strict=True))
+                continue
             entries[i].append((probs[i], prepared.boxes[i], line))
         # unsure groups get a second look, cut along seams (one more, smaller model call)
         recut(prepared.groups, entries, classify or self.classify,

@@ -92,7 +92,8 @@ def split_wide(labels: np.ndarray, blob: Blob, aspect: float,
 
 
 def two_way_split(labels: np.ndarray, blob: Blob, min_aspect: float = PAIR_ASPECT,
-                  max_aspect: float = 1.25, strength: np.ndarray | None = None
+                  max_aspect: float = 1.25, strength: np.ndarray | None = None,
+                  own: np.ndarray | None = None
                   ) -> tuple[tuple[Box, np.ndarray], ...] | None:
     """A possible cut of a squarish blob into two touching digits ("12", "95"), or None.
 
@@ -101,13 +102,14 @@ def two_way_split(labels: np.ndarray, blob: Blob, min_aspect: float = PAIR_ASPEC
     With the ink `strength` the cut follows the cores of the strokes (`cores.core_split`),
     else the least-inked column in the middle 40%, however thick the join (blur fattens
     it; the model, which is unsure of a pair read as one digit, decides). Returns
-    ((box, mask), (box, mask)) for the left and right pieces, in mask pixels.
+    ((box, mask), (box, mask)) for the left and right pieces, in mask pixels. `own`, the
+    blob's pixels in its box (`blobs.own_pixels`), is taken when the caller has it.
     """
     x, y, w, h = blob.box
     if not min_aspect * h < w <= max_aspect * h or w < 8:
         return None
     crop = None if strength is None else strength[y:y + h, x:x + w]
-    return cut_in_two(own_pixels(labels, blob), crop, blob.box)
+    return cut_in_two(own_pixels(labels, blob) if own is None else own, crop, blob.box)
 
 
 def cut_in_two(own: np.ndarray, strength: np.ndarray | None, box: Box

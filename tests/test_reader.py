@@ -108,23 +108,29 @@ def test_a_lone_unsure_digit_is_rejected_but_not_one_in_a_row(reader: DigitReade
     assert HalfSureReader(reader.model).read(load_image(DATA / "single_digit.jpg")).text == "8"
 
 
-def _two_on_a_line(x: np.ndarray, gap: int) -> np.ndarray:
-    """x[0] and x[1], 72 px tall, on one line with `gap` px between their boxes."""
-    page = np.full((140, 200 + 72 + gap), 235, np.uint8)
-    for x0, digit in ((40, x[0]), (40 + 72 + gap, x[1])):
-        big = cv2.resize(digit, (72, 72), interpolation=cv2.INTER_LINEAR)
-        page[30:102, x0:x0 + 72] = np.minimum(page[30:102, x0:x0 + 72], 255 - big)
-    return page
+def _touching(x: np.ndarray, indices: tuple[int, ...], overlap: int, width: int = 400,
+              left: int = 40) -> np.ndarray:
+    """The digits x[indices], 112 px tall, each overlapping the one before by `overlap` px
+    (a negative overlap leaves that gap between them)."""
+    img = np.full((200, width), 235, np.uint8)
+    for i in indices:
+        digit = cv2.resize(x[i], (112, 112), interpolation=cv2.INTER_LINEAR)
+        cols = np.flatnonzero(digit.max(axis=0) > 60)
+        digit = digit[:, cols[0]:cols[-1] + 1]
+        region = img[44:156, left:left + digit.shape[1]]
+        np.minimum(region, (235 - np.clip(digit, 0, 200)).astype(np.uint8), out=region)
+        left += digit.shape[1] - overlap
+    return img
 
 
 def test_unsure_digits_far_apart_on_a_line_are_each_alone(reader: DigitReader,
                                                           sample: MnistData) -> None:
     unsure = UnsureReader(reader.model)  # 0.35: sure, but not enough for a lone digit
     pair = "".join(str(d) for d in sample.y_test[:2])
-    assert unsure.read(_two_on_a_line(sample.x_test, 20)).text == pair
+    assert unsure.read(_touching(sample.x_test, (0, 1), -20, width=560)).text == pair
     # across the page from each other they are no number: each must pass as lone
-    assert unsure.read(_two_on_a_line(sample.x_test, 300)).text == ""
-    assert reader.read(_two_on_a_line(sample.x_test, 300)).text == pair
+    assert unsure.read(_touching(sample.x_test, (0, 1), -300, width=560)).text == ""
+    assert reader.read(_touching(sample.x_test, (0, 1), -300, width=560)).text == pair
 
 
 class UnsureOfZerosReader(DigitReader):
@@ -332,20 +338,6 @@ def _probs(*rows: tuple[int, float]) -> np.ndarray:
         out[i] = (1 - conf) / 9
         out[i, label] = conf
     return out
-
-
-def _touching(x: np.ndarray, indices: tuple[int, ...], overlap: int, width: int = 400,
-              left: int = 40) -> np.ndarray:
-    """The digits x[indices], 112 px tall, each overlapping the one before by `overlap` px."""
-    img = np.full((200, width), 235, np.uint8)
-    for i in indices:
-        digit = cv2.resize(x[i], (112, 112), interpolation=cv2.INTER_LINEAR)
-        cols = np.flatnonzero(digit.max(axis=0) > 60)
-        digit = digit[:, cols[0]:cols[-1] + 1]
-        region = img[44:156, left:left + digit.shape[1]]
-        np.minimum(region, (235 - np.clip(digit, 0, 200)).astype(np.uint8), out=region)
-        left += digit.shape[1] - overlap
-    return img
 
 
 def test_touching_digits_are_cut_along_a_seam(reader: DigitReader, sample: MnistData) -> None:
