@@ -100,16 +100,16 @@ def run(args: argparse.Namespace) -> int:
     for path in args.images:
         try:
             image = load_image(path, max_pixels=args.max_pixels)
-            reading = reader.read(image)
+            reading, kept, dropped = reader.read_with_crops(image)
             if args.annotate is not None:
                 write_image(output_path(args.annotate, path, several, used),
                             draw_reading(image, reading))
             if args.debug_crops is not None:
-                prepared = reader.prepare(image)  # again: only debugging pays for it
-                probs = reader.classify(prepared.crops)
-                labels = [f"{p.argmax()} {p.max():.2f}" for p in probs]
+                # what each digit was read from, rejected ones last and marked "x"
+                labels = [f"{d.label} {d.confidence:.2f}" for d in reading.digits]
+                labels += [f"x{d.label} {d.confidence:.2f}" for d in reading.rejected]
                 write_image(output_path(args.debug_crops, path, several, used_crops),
-                            crops_mosaic(prepared.crops, labels))
+                            crops_mosaic(np.concatenate([kept, dropped]), labels))
         except DigitEdgeError as exc:
             print(f"digitedge: error: {exc}", file=sys.stderr)
             failed += 1

@@ -172,6 +172,10 @@ def _to_input_box(box: Box, scale: float, shape: tuple[int, int]) -> Box:
     return Box(x0, y0, x1 - x0, y1 - y0)
 
 
+def _stack(crops: list[np.ndarray]) -> np.ndarray:
+    return np.stack(crops) if crops else np.zeros((0, 28, 28), np.uint8)
+
+
 def _as_probabilities(out: np.ndarray) -> np.ndarray:
     """Models are meant to end in softmax; apply one if a model hands back logits instead."""
     out = np.asarray(out, dtype=np.float32)
@@ -318,17 +322,18 @@ class DigitReader:
         each alone and must pass as lone digits."""
         gap = self.config.company_gap
         out = []
-        for i, (_, a, line) in enumerate(candidates):
+        for i, (_, a, line, _) in enumerate(candidates):
             out.append(any(
-                ok and j != i and other == line
-                and max(b.x - (a.x + a.w), a.x - (b.x + b.w)) <= gap * max(a.h, b.h)
-                for j, ((_, b, other), ok) in enumerate(zip(candidates, sure, strict=True))))
+                ok and j != i and other.line == line
+                and max(other.box.x - (a.x + a.w), a.x - (other.box.x + other.box.w))
+                <= gap * max(a.h, other.box.h)
+                for j, (other, ok) in enumerate(zip(candidates, sure, strict=True))))
         return out
 
     def _peel(self, prepared: PreparedDigits, probs: np.ndarray,
               classify: Callable[[np.ndarray], np.ndarray]
-              ) -> dict[int, tuple[np.ndarray, tuple[Box, ...]]]:
-        """Candidate -> (pair probabilities, boxes) for each unsure peelable candidate whose
+              ) -> dict[int, tuple[np.ndarray, tuple[Box, ...], np.ndarray]]:
+        """Candidate -> (pair probabilities, boxes, crops) for each unsure peelable candidate whose
         thin piece reads "1" beside a sure digit (one more, small model call; a sure
         candidate stays whole anyway, so it is not cut at all)."""
         cfg = self.config
@@ -340,8 +345,9 @@ class DigitReader:
                     cuts.append((option.index, pieces))
         if not cuts:
             return {}
-        out = classify(mnistify_batch([mask for _, pieces in cuts for _, mask in pieces],
-                                      stroke=cfg.stroke))
+        crops = mnistify_batch([mask for _, pieces in cuts for _, mask in pieces],
+                               stroke=cfg.stroke)
+        out = classify(crops)
         peeled = {}
         for c, (i, pieces) in enumerate(cuts):
             pair = out[2 * c:2 * c + 2]
@@ -349,7 +355,7 @@ class DigitReader:
             sure = float(pair.max(axis=1).min()) >= self.min_confidence
             if int(pair[one].argmax()) == 1 and sure:
                 peeled[i] = (pair, tuple(_to_input_box(box, prepared.scale, prepared.shape)
-                                         for box, _ in pieces))
+                                         for box, _ in pieces), crops[2 * c:2 * c + 2])
         return peeled
 
     def _choose(self, prepared: PreparedDigits, probs: np.ndarray,
@@ -362,11 +368,12 @@ class DigitReader:
         first_reread = n + 2 * len(prepared.alternatives)
         first = probs[:n].max(axis=1, initial=0.0)
         probs = probs.copy()
-        for t, (i, _) in enumerate(prepared.rereads):
+        crops = list(prepared.crops)
+        for t, (i, crop) in enumerate(prepared.rereads):
             # an unsure candidate takes its surest reading (a loop filled by blur or by the
             # median filter reads unsure; the reading that keeps it open reads sure)
             if first[i] < cfg.split_below and probs[first_reread + t].max() > probs[i].max():
-                probs[i] = probs[first_reread + t]
+                probs[i], crops[i] = probs[first_reread + t], crop
         peeled = self._peel(prepared, probs, classify or self.classify)
         entries: list[list[Entry]] = []  # per candidate
         for i in range(n):
@@ -374,18 +381,20 @@ class DigitReader:
             entries.append([])
             # a candidate has a two-way split or a peel, never both
             if i in splits:
-                j = splits[i]
-                pair, boxes = probs[n + 2 * j:n + 2 * j + 2], prepared.alternatives[j].boxes
+                option = prepared.alternatives[splits[i]]
+                pair, boxes, pieces = (probs[n + 2 * splits[i]:n + 2 * splits[i] + 2],
+                                       option.boxes, option.crops)
             else:
-                pair, boxes = peeled.get(i, (None, ()))
+                pair, boxes, pieces = peeled.get(i, (None, (), None))
             whole = float(probs[i].max())
             # two confident digits beat one doubtful one; a confident single reading
             # stays (models are confident on fragments too, so a pair proves nothing)
             if pair is not None and whole < cfg.split_below \
                     and float(pair.max(axis=1).prod()) > whole:
-                entries[i].extend((p, box, line) for p, box in zip(pair, boxes, strict=True))
+                entries[i].extend(Entry(p, box, line, crop)
+                                  for p, box, crop in zip(pair, boxes, pieces, strict=True))
                 continue
-            entries[i].append((probs[i], prepared.boxes[i], line))
+            entries[i].append(Entry(probs[i], prepared.boxes[i], line, crops[i]))
         # unsure groups get a second look, cut along seams (one more, smaller model call)
         recut(prepared.groups, entries, classify or self.classify,
               lambda box: _to_input_box(box, prepared.scale, prepared.shape), cfg.stroke,
@@ -400,6 +409,15 @@ class DigitReader:
             joined by "\\n". Line numbers count only lines with an accepted digit (a rejected
             digit on a line with none gets -1). timing_ms has "preprocess", "inference"
             and "total".
+        """
+        return self.read_with_crops(image)[0]
+
+    def read_with_crops(self, image: np.ndarray) -> tuple[Reading, np.ndarray, np.ndarray]:
+        """`read`, plus the 28x28 tensor behind each digit: uint8 (N, 28, 28) for
+        `Reading.digits` and for `Reading.rejected`, in their order.
+
+        Each tensor is the one the digit's reading came from, after any cut or second
+        reading replaced the first crop: what to look at when a digit is misread.
         """
         t0 = time.perf_counter()
         prepared = self.prepare(image)
@@ -431,24 +449,28 @@ class DigitReader:
         second = sum(invoked) * 1e3
         pre_ms += (time.perf_counter() - t5) * 1e3 - second
         inf_ms += second
-        sure = [float(p.max()) >= self.min_confidence for p, _, _ in candidates]
+        sure = [float(c.probs.max()) >= self.min_confidence for c in candidates]
         # a digit the model is unsure of still counts when it stands in a line beside a
         # sure one, at its height: the number vouches for it
-        firm = [box for (_, box, _), ok in zip(candidates, sure, strict=True) if ok]
+        firm = [c.box for c, ok in zip(candidates, sure, strict=True) if ok]
         mate_floor = self.config.mate_fraction * self.min_confidence
-        sure = [ok or (float(p.max()) >= mate_floor
-                       and any(line_mate(box, mate) for mate in firm))
-                for (p, box, _), ok in zip(candidates, sure, strict=True)]
-        heights = [c[1].h for c, ok in zip(candidates, sure, strict=True) if ok]
+        sure = [ok or (float(c.probs.max()) >= mate_floor
+                       and any(line_mate(c.box, mate) for mate in firm))
+                for c, ok in zip(candidates, sure, strict=True)]
+        heights = [c.box.h for c, ok in zip(candidates, sure, strict=True) if ok]
         company = self._company(candidates, sure)
-        accepted = [ok and (near or self._lone_ok(float(p.max()), box.h, heights))
-                    for (p, box, _), ok, near in zip(candidates, sure, company, strict=True)]
-        kept_lines = sorted({c[2] for c, ok in zip(candidates, accepted, strict=True) if ok})
+        accepted = [ok and (near or self._lone_ok(float(c.probs.max()), c.box.h, heights))
+                    for c, ok, near in zip(candidates, sure, company, strict=True)]
+        kept_lines = sorted({c.line for c, ok in zip(candidates, accepted, strict=True) if ok})
         dense = {line: k for k, line in enumerate(kept_lines)}
-        digits, rejected = [], []
-        for (p, box, line), ok in zip(candidates, accepted, strict=True):
-            d = Digit(int(p.argmax()), float(p.max()), box, dense.get(line, -1))
+        digits: list[Digit] = []
+        rejected: list[Digit] = []
+        tensors: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
+        for c, ok in zip(candidates, accepted, strict=True):
+            d = Digit(int(c.probs.argmax()), float(c.probs.max()), c.box, dense.get(c.line, -1))
             (digits if ok else rejected).append(d)
+            tensors[0 if ok else 1].append(c.crop)
         timing = {"preprocess": pre_ms, "inference": inf_ms,
                   "total": (time.perf_counter() - t0) * 1e3}
-        return Reading(join_text(digits), tuple(digits), tuple(rejected), timing)
+        reading = Reading(join_text(digits), tuple(digits), tuple(rejected), timing)
+        return reading, _stack(tensors[0]), _stack(tensors[1])

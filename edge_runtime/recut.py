@@ -22,8 +22,15 @@ from digitedge.edge_runtime.seams import best_cutting, find_seams, pieces
 from digitedge.edge_runtime.segment import Segmentation, blob_mask, union
 from digitedge.edge_runtime.types import Box
 
-Entry = tuple[np.ndarray, Box, int]
-"""One digit as the reader keeps it: (probabilities, box in input pixels, line)."""
+
+class Entry(NamedTuple):
+    """One digit as the reader keeps it, with the tensor its reading came from (so a debug
+    view shows what was read, not the first crop a cut replaced)."""
+
+    probs: np.ndarray  # the model's probabilities for this crop
+    box: Box  # in input pixels
+    line: int
+    crop: np.ndarray  # uint8 (28, 28): what the model was fed
 
 
 class SeamGroup(NamedTuple):
@@ -91,7 +98,7 @@ def recut(groups: tuple[SeamGroup, ...], entries: list[list[Entry]],
     reads surer (a higher product of confidences)."""
     todo = []
     for group in groups:
-        current = [float(p.max()) for i in group.indices for p, _, _ in entries[i]]
+        current = [float(e.probs.max()) for i in group.indices for e in entries[i]]
         if not current or min(current) >= below:
             continue
         seams = find_seams(group.strength, group.own)
@@ -101,10 +108,11 @@ def recut(groups: tuple[SeamGroup, ...], entries: list[list[Entry]],
     if not todo:
         return
     masks = [piece.mask.astype(np.uint8) * 255 for _, _, _, found in todo for piece in found]
-    probs = classify(mnistify_batch(masks, stroke=stroke))
+    crops = mnistify_batch(masks, stroke=stroke)
+    probs = classify(crops)
     at = 0
     for group, score_now, n_seams, found in todo:
-        mine = probs[at:at + len(found)]
+        mine, tensors = probs[at:at + len(found)], crops[at:at + len(found)]
         at += len(found)
         chain, score = best_cutting(found, mine.max(axis=1), n_seams)
         if not chain or score <= score_now:
@@ -112,5 +120,5 @@ def recut(groups: tuple[SeamGroup, ...], entries: list[list[Entry]],
         for i in group.indices:
             entries[i] = []
         x, y = group.box.x, group.box.y
-        entries[group.indices[0]] = [(mine[k], to_input(mask_box(found[k].mask, x, y)),
-                                      group.line) for k in chain]
+        entries[group.indices[0]] = [Entry(mine[k], to_input(mask_box(found[k].mask, x, y)),
+                                           group.line, tensors[k]) for k in chain]

@@ -387,3 +387,29 @@ def test_a_digit_broken_in_two_side_by_side_reads_whole(reader: DigitReader,
     assert reader.read(img).text == truth
     apart = DigitReader(reader.model, config=ReaderConfig(seam_gap=0.0))
     assert apart.read(img).text != truth
+
+
+def _read_from(reader: DigitReader, image: np.ndarray) -> None:
+    """Each digit's tensor from `read_with_crops` is the one its reading came from."""
+    reading, kept, dropped = reader.read_with_crops(image)
+    assert reading.text == reader.read(image).text
+    for digits, crops in ((reading.digits, kept), (reading.rejected, dropped)):
+        assert crops.shape == (len(digits), 28, 28) and crops.dtype == np.uint8
+        if digits:
+            probs = reader.classify(crops)
+            assert list(probs.argmax(axis=1)) == [d.label for d in digits]
+            assert np.allclose(probs.max(axis=1), [d.confidence for d in digits])
+
+
+def test_each_digit_comes_with_the_tensor_it_was_read_from(reader: DigitReader,
+                                                           sample: MnistData) -> None:
+    # after a seam cut, a peel and a second reading the first crops are not what was read
+    # (the seam case's one blob is two digits): --debug-crops must show the final tensors
+    seam = _touching(sample.x_test, (0, 14), 10)
+    assert len(reader.prepare(seam).crops) == 1 and reader.read(seam).text == "71"
+    peel = _touching(sample.x_test, (14, 12), 8, width=300, left=60)
+    _read_from(reader, seam)
+    _read_from(reader, peel)
+    from digitedge.benchmarks.scenes import generate_scenes
+    for scene in generate_scenes(20, 11, sample.x_test, sample.y_test, profile="wild"):
+        _read_from(reader, scene.image)

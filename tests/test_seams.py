@@ -3,7 +3,7 @@
 import cv2
 import numpy as np
 
-from digitedge.edge_runtime.recut import SeamGroup, recut
+from digitedge.edge_runtime.recut import Entry, SeamGroup, recut
 from digitedge.edge_runtime.seams import Piece, best_cutting, find_seams, pieces
 from digitedge.edge_runtime.types import Box
 
@@ -71,6 +71,9 @@ def test_best_cutting_prefers_the_surer_chain_and_reports_gaps():
     assert best_cutting([Piece(0, 1, mask)], np.array([0.9]), n_seams=1) == ([], 0.0)
 
 
+_BLANK = np.zeros((28, 28), np.uint8)  # the first reading's tensor (recut never looks at it)
+
+
 def _reading(label: int, conf: float) -> np.ndarray:
     """A probability row: `conf` for `label`, the rest spread evenly."""
     row = np.full(10, (1 - conf) / 9)
@@ -101,10 +104,11 @@ def _group_and_model(sure_whole: float, indices: tuple[int, ...] = (0,)):
 def test_recut_replaces_an_unsure_reading_by_a_surer_cutting():
     group, classify = _group_and_model(0.3)
     first = _reading(8, 0.55)
-    entries = [[(first, None, 0)]]
+    entries = [[Entry(first, None, 0, _BLANK)]]
     recut((group,), entries, classify, lambda box: box, None, below=0.99)
     assert len(entries[0]) == 2
-    (_, left, _), (_, right, _) = entries[0]
+    left, right = (e.box for e in entries[0])
+    assert all(e.crop.shape == (28, 28) and e.crop.any() for e in entries[0])  # the pieces
     assert left.x >= 100 and left.x + left.w <= right.x + 3  # in the image, left to right
 
 
@@ -113,16 +117,17 @@ def test_recut_keeps_a_sure_first_reading():
     for conf, below in ((1.0, 0.99), (0.91, 0.95)):
         group, classify = _group_and_model(0.3)
         first = _reading(8, conf)
-        entries = [[(first, None, 0)]]
+        entries = [[Entry(first, None, 0, _BLANK)]]
         recut((group,), entries, classify, lambda box: box, None, below=below)
-        assert entries[0][0][0] is first and len(entries[0]) == 1
+        assert entries[0][0].probs is first and len(entries[0]) == 1
 
 
 def test_recut_reads_pieces_whole_again_when_that_is_surer():
     # two candidates cut from one wide blob: a sure "1" and a doubtful "7"; read whole (as
     # the fake model says) it is a sure digit, like a broad 4 cut in two
     group, classify = _group_and_model(0.995, indices=(0, 1))
-    entries = [[(_reading(1, 0.99), None, 0)], [(_reading(7, 0.6), None, 0)]]
+    entries = [[Entry(_reading(1, 0.99), None, 0, _BLANK)],
+               [Entry(_reading(7, 0.6), None, 0, _BLANK)]]
     recut((group,), entries, classify, lambda box: box, None, below=0.99)
     assert len(entries[0]) == 1 and entries[1] == []
-    assert entries[0][0][1].w > 60  # the whole blob's box
+    assert entries[0][0].box.w > 60  # the whole blob's box
