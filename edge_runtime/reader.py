@@ -12,7 +12,7 @@ import numpy as np
 from digitedge.edge_runtime.blobs import line_mate, own_pixels
 from digitedge.edge_runtime.cores import core_mask
 from digitedge.edge_runtime.manifest import MIN_CONFIDENCE
-from digitedge.edge_runtime.mnistify import MNIST_STROKE, mnistify_batch
+from digitedge.edge_runtime.mnistify import MNIST_SIZE, MNIST_STROKE, mnistify_batch
 from digitedge.edge_runtime.model import TFLiteModel
 from digitedge.edge_runtime.preprocess import InkImage, binarize, limit_size, to_gray
 from digitedge.edge_runtime.recut import Entry, SeamGroup, recut, seam_groups
@@ -173,7 +173,7 @@ def _to_input_box(box: Box, scale: float, shape: tuple[int, int]) -> Box:
 
 
 def _stack(crops: list[np.ndarray]) -> np.ndarray:
-    return np.stack(crops) if crops else np.zeros((0, 28, 28), np.uint8)
+    return np.stack(crops) if crops else np.zeros((0, MNIST_SIZE, MNIST_SIZE), np.uint8)
 
 
 def _as_probabilities(out: np.ndarray) -> np.ndarray:
@@ -324,10 +324,9 @@ class DigitReader:
         out = []
         for i, (_, a, line, _) in enumerate(candidates):
             out.append(any(
-                ok and j != i and other.line == line
-                and max(other.box.x - (a.x + a.w), a.x - (other.box.x + other.box.w))
-                <= gap * max(a.h, other.box.h)
-                for j, (other, ok) in enumerate(zip(candidates, sure, strict=True))))
+                ok and j != i and other == line
+                and max(b.x - (a.x + a.w), a.x - (b.x + b.w)) <= gap * max(a.h, b.h)
+                for j, ((_, b, other, _), ok) in enumerate(zip(candidates, sure, strict=True))))
         return out
 
     def _peel(self, prepared: PreparedDigits, probs: np.ndarray,
@@ -381,9 +380,9 @@ class DigitReader:
             entries.append([])
             # a candidate has a two-way split or a peel, never both
             if i in splits:
-                option = prepared.alternatives[splits[i]]
-                pair, boxes, pieces = (probs[n + 2 * splits[i]:n + 2 * splits[i] + 2],
-                                       option.boxes, option.crops)
+                j = splits[i]
+                option = prepared.alternatives[j]
+                pair, boxes, pieces = probs[n + 2 * j:n + 2 * j + 2], option.boxes, option.crops
             else:
                 pair, boxes, pieces = peeled.get(i, (None, (), None))
             whole = float(probs[i].max())
