@@ -359,8 +359,9 @@ class DigitReader:
 
     def _choose(self, prepared: PreparedDigits, probs: np.ndarray,
                 classify: Callable[[np.ndarray], np.ndarray] | None = None) -> list[Entry]:
-        """(probabilities, box, line) per digit, after weighing each split and seam cutting
-        (a seam cutting also reads the pieces of a wide blob whole again)."""
+        """One `Entry` (probabilities, box, line, the crop they came from) per digit, after
+        weighing each split and seam cutting (a seam cutting also reads the pieces of a
+        wide blob whole again)."""
         cfg = self.config
         n = len(prepared.crops)
         splits = {o.index: j for j, o in enumerate(prepared.alternatives)}
