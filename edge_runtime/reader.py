@@ -10,6 +10,7 @@ from typing import NamedTuple
 import numpy as np
 
 from digitedge.edge_runtime.blobs import line_mate, own_pixels
+from digitedge.edge_runtime.closeup import add_margin, closer_reading, is_closeup, unpad
 from digitedge.edge_runtime.cores import core_mask
 from digitedge.edge_runtime.manifest import MIN_CONFIDENCE
 from digitedge.edge_runtime.mnistify import MNIST_SIZE, MNIST_STROKE, mnistify_batch
@@ -113,6 +114,10 @@ class ReaderConfig(NamedTuple):
     """Candidates up to `tighter_below` tall and at least this wide for their height that
     no cut splits are also offered as the two digits a tighter threshold parts them into
     (`splits.core_pair`), weighed like a two-way split."""
+    closeup: bool = True
+    """When nothing is found or a digit is as large as in a close-up (`closeup.py`), read
+    the frame again inside a margin of its paper colour and keep the surer reading: a
+    digit that fills the frame or a crop cut tight around one reads as on a page."""
     max_digits: int = 64
     """At most this many candidates are classified (the largest); bounds the time per image."""
     segment: SegmentConfig = SegmentConfig()
@@ -224,7 +229,11 @@ class DigitReader:
             # nothing found and the polarity vote was close (a bright sheet on a dark table
             # outvotes the ink): try the other side. Only then: a textured surround read
             # with the other polarity yields stroke-like junk, so a full contest loses.
-            ink, seg = self._find(work, not ink.dark_ink)
+            # When the other side finds nothing either, the vote's side stays for the
+            # close-up test below.
+            other = self._find(work, not ink.dark_ink)
+            if other[1].blobs:
+                ink, seg = other
         if not seg.blobs and ink.surround is not None and ink.surround.any():
             # still nothing outside the "table": in a close-up or a tight crop the digit
             # itself spans the frame and was taken for the surround (the rims of brightness
@@ -419,6 +428,25 @@ class DigitReader:
         Each tensor is the one the digit's reading came from, after any cut or second
         reading replaced the first crop: what to look at when a digit is misread.
         """
+        t0 = time.perf_counter()
+        reading, kept, rejected = self._read_frame(image)
+        gray = to_gray(np.asarray(image))
+        if self.config.closeup and is_closeup(reading, gray):
+            # a digit filling the frame is taken for the page's edge or read as fragments:
+            # read the frame again inside a margin of its paper, keep the surer reading
+            padded, pad = add_margin(gray)
+            again, kept2, rejected2 = self._read_frame(padded)
+            timing = {k: reading.timing_ms[k] + again.timing_ms[k]
+                      for k in ("preprocess", "inference")}
+            again = unpad(again, pad, gray.shape)
+            if closer_reading(again, reading, gray.shape):
+                reading, kept, rejected = again, kept2, rejected2
+            timing["total"] = (time.perf_counter() - t0) * 1e3
+            reading = reading._replace(timing_ms=timing)
+        return reading, kept, rejected
+
+    def _read_frame(self, image: np.ndarray) -> tuple[Reading, np.ndarray, np.ndarray]:
+        """`read_with_crops` of the frame as it is (no close-up margin)."""
         t0 = time.perf_counter()
         prepared = self.prepare(image)
         t1 = time.perf_counter()
