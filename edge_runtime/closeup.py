@@ -21,18 +21,16 @@ CLOSE_FRACTION = 0.4  # a digit at least this share of the frame's height or wid
 MARGIN = 0.5  # margin added on each side, as a share of the frame's longer side
 MAX_RING = 0.2  # see `large_shape`; measured: 7 of 300 wild scenes pass it and the
 MAX_FILL = 0.6  # stroke-like test, against 364 of 400 single-digit close-ups and crops
+SURE = 0.9  # see `closer_reading`
 TEST_SIDE = 160  # px: `large_shape` looks at the frame shrunk to this (shapes, not detail)
 
 
-def is_closeup(reading: Reading, gray: np.ndarray) -> bool:
-    """Whether `reading` of the frame `gray` may be a close-up misread: nothing found, a
-    digit (accepted or not) as large as a close-up's, or a shape that large in the frame's
-    dark-or-light split (`large_shape`) that the reading did not take for one digit."""
-    if not reading.digits:
-        return True
-    if any(_large(d, gray.shape) for d in (*reading.digits, *reading.rejected)):
-        return True
-    return large_shape(gray)
+def close_digits(reading: Reading, shape: tuple[int, ...]) -> bool:
+    """Whether `reading` of a frame of `shape` (height, width, ...) may be a close-up
+    misread by what it found: nothing, or a digit (accepted or not) as large as a
+    close-up's."""
+    return not reading.digits or any(_large(d, shape)
+                                     for d in (*reading.digits, *reading.rejected))
 
 
 def large_shape(gray: np.ndarray) -> bool:
@@ -94,12 +92,19 @@ def _inside(box: Box, outer: Box) -> bool:
     return outer.x <= cx <= outer.x + outer.w and outer.y <= cy <= outer.y + outer.h
 
 
-def closer_reading(again: Reading, first: Reading, shape: tuple[int, ...]) -> bool:
+def closer_reading(again: Reading, first: Reading, shape: tuple[int, ...],
+                   shaped: bool) -> bool:
     """Whether `again` (the margined reading, boxes on the original frame of `shape`)
     should replace `first`: it reads only close-up-sized digits (on an ordinary page the
     margin changes nothing worth taking) and is surer, by the mean confidence of its
-    digits (none counts as 0): fragments of a digit and a stroke's halo read unsure."""
+    digits (none counts as 0): fragments of a digit and a stroke's halo read unsure.
+    When `first` found nothing, the frame must also hold a close-up's shape (`shaped`,
+    from `large_shape`) or `again` be at most two sure digits: in an empty page the margin
+    turns the sheet's outline and its ruling into big, often unsure or many "digits"."""
     if not again.digits or not all(_large(d, shape) for d in again.digits):
+        return False
+    if not first.digits and not shaped and (
+            len(again.digits) > 2 or min(d.confidence for d in again.digits) < SURE):
         return False
     # what the first reading found must be parts of those digits: on a page, the margin
     # only turns what touched the border (a table's edge, the sheet's outline) into shapes

@@ -10,7 +10,13 @@ from typing import NamedTuple
 import numpy as np
 
 from digitedge.edge_runtime.blobs import line_mate, own_pixels
-from digitedge.edge_runtime.closeup import add_margin, closer_reading, is_closeup, unpad
+from digitedge.edge_runtime.closeup import (
+    add_margin,
+    close_digits,
+    closer_reading,
+    large_shape,
+    unpad,
+)
 from digitedge.edge_runtime.cores import core_mask
 from digitedge.edge_runtime.manifest import MIN_CONFIDENCE
 from digitedge.edge_runtime.mnistify import MNIST_SIZE, MNIST_STROKE, mnistify_batch
@@ -431,7 +437,8 @@ class DigitReader:
         t0 = time.perf_counter()
         reading, kept, rejected = self._read_frame(image)
         gray = to_gray(np.asarray(image))
-        if self.config.closeup and is_closeup(reading, gray):
+        shaped = self.config.closeup and large_shape(gray)
+        if self.config.closeup and (shaped or close_digits(reading, gray.shape)):
             # a digit filling the frame is taken for the page's edge or read as fragments:
             # read the frame again inside a margin of its paper, keep the surer reading
             padded, pad = add_margin(gray)
@@ -439,7 +446,7 @@ class DigitReader:
             timing = {k: reading.timing_ms[k] + again.timing_ms[k]
                       for k in ("preprocess", "inference")}
             again = unpad(again, pad, gray.shape)
-            if closer_reading(again, reading, gray.shape):
+            if closer_reading(again, reading, gray.shape, shaped):
                 reading, kept, rejected = again, kept2, rejected2
             timing["total"] = (time.perf_counter() - t0) * 1e3
             reading = reading._replace(timing_ms=timing)

@@ -10,8 +10,8 @@ from digitedge.benchmarks.closeups import FRAMINGS
 from digitedge.benchmarks.scenes import iter_scenes
 from digitedge.edge_runtime.closeup import (
     add_margin,
+    close_digits,
     closer_reading,
-    is_closeup,
     large_shape,
     unpad,
 )
@@ -85,12 +85,18 @@ def test_the_margined_reading_must_hold_what_the_first_found() -> None:
     whole = Reading("4", (_digit(Box(5, 5, 60, 90)),))
     elsewhere = Reading("1", (_digit(Box(90, 0, 8, 90)),))  # a table's edge at the border
     small = Reading("4", (_digit(Box(5, 5, 20, 20)),))  # not a close-up's size
-    assert closer_reading(whole, first, shape)
-    assert not closer_reading(elsewhere, first, shape)
-    assert not closer_reading(small, Reading("", ()), shape)
-    assert not closer_reading(Reading("", ()), first, shape)
+    assert closer_reading(whole, first, shape, shaped=False)
+    assert not closer_reading(elsewhere, first, shape, shaped=True)
+    assert not closer_reading(small, Reading("", ()), shape, shaped=True)
+    assert not closer_reading(Reading("", ()), first, shape, shaped=True)
     unsure = Reading("4", (_digit(Box(5, 5, 60, 90), 0.5),))
-    assert not closer_reading(unsure, first, shape)
+    assert not closer_reading(unsure, first, shape, shaped=True)
+    # after an empty first reading: with a close-up's shape in the frame, or few sure digits
+    assert closer_reading(whole, Reading("", ()), shape, shaped=True)
+    assert closer_reading(whole, Reading("", ()), shape, shaped=False)  # one sure digit
+    assert not closer_reading(unsure, Reading("", ()), shape, shaped=False)
+    many = Reading("111", tuple(_digit(Box(x, 5, 20, 90)) for x in (0, 30, 60)))
+    assert not closer_reading(many, Reading("", ()), shape, shaped=False)
 
 
 def test_pages_are_not_taken_for_close_ups(sample: MnistData) -> None:
@@ -103,5 +109,7 @@ def test_pages_are_not_taken_for_close_ups(sample: MnistData) -> None:
     assert sum(large_shape(c) for c in crops) >= 8
 
 
-def test_an_empty_reading_is_worth_a_second_look() -> None:
-    assert is_closeup(Reading("", ()), np.full((50, 50), 200, np.uint8))
+def test_an_empty_or_a_close_up_sized_reading_is_worth_a_second_look() -> None:
+    assert close_digits(Reading("", ()), (50, 50))
+    assert close_digits(Reading("1", (_digit(Box(0, 0, 5, 30)),)), (50, 50))
+    assert not close_digits(Reading("1", (_digit(Box(0, 0, 5, 10)),)), (50, 50))
