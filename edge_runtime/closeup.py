@@ -22,6 +22,7 @@ MARGIN = 0.5  # margin added on each side, as a share of the frame's longer side
 MAX_RING = 0.2  # see `large_shape`; measured: 7 of 300 wild scenes pass it and the
 MAX_FILL = 0.6  # stroke-like test, against 364 of 400 single-digit close-ups and crops
 SURE = 0.9  # see `closer_reading`
+MIN_SIDE = 320  # px: `add_margin` shrinks its image to no less than this longer side
 TEST_SIDE = 160  # px: `large_shape` looks at the frame shrunk to this (shapes, not detail)
 
 
@@ -61,26 +62,33 @@ def paper_colour(gray: np.ndarray) -> int:
     return int(np.median(ring))
 
 
-def add_margin(gray: np.ndarray) -> tuple[np.ndarray, int]:
-    """`gray` inside a margin of its paper colour; returns (image, margin in pixels)."""
+def add_margin(gray: np.ndarray) -> tuple[np.ndarray, int, float]:
+    """`gray` inside a margin of its paper colour, shrunk back towards the frame's own
+    longer side (not under MIN_SIDE) so the second reading costs about what the first
+    did: returns (image, margin in original pixels, scale of the image to the margined
+    frame). A digit that fills the frame loses nothing at half its size."""
     pad = max(1, round(MARGIN * max(gray.shape[:2])))
     padded = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_CONSTANT,
                                 value=paper_colour(gray))
-    return padded, pad
+    small, scale = limit_size(padded, max(max(gray.shape[:2]), MIN_SIDE))
+    return small, pad, scale
 
 
-def _unpad(d: Digit, pad: int, shape: tuple[int, int]) -> Digit:
+def _unpad(d: Digit, pad: int, scale: float, shape: tuple[int, ...]) -> Digit:
     h, w = shape[:2]
-    x0, y0 = min(max(d.box.x - pad, 0), w - 1), min(max(d.box.y - pad, 0), h - 1)
-    x1 = min(max(d.box.x + d.box.w - pad, x0 + 1), w)
-    y1 = min(max(d.box.y + d.box.h - pad, y0 + 1), h)
+    left, top = d.box.x / scale - pad, d.box.y / scale - pad
+    right, bottom = (d.box.x + d.box.w) / scale - pad, (d.box.y + d.box.h) / scale - pad
+    x0, y0 = min(max(round(left), 0), w - 1), min(max(round(top), 0), h - 1)
+    x1, y1 = min(max(round(right), x0 + 1), w), min(max(round(bottom), y0 + 1), h)
     return d._replace(box=Box(x0, y0, x1 - x0, y1 - y0))
 
 
-def unpad(reading: Reading, pad: int, shape: tuple[int, int]) -> Reading:
-    """`reading` of the margined frame with its boxes moved back onto the original frame."""
-    return reading._replace(digits=tuple(_unpad(d, pad, shape) for d in reading.digits),
-                            rejected=tuple(_unpad(d, pad, shape) for d in reading.rejected))
+def unpad(reading: Reading, pad: int, scale: float, shape: tuple[int, ...]) -> Reading:
+    """`reading` of `add_margin`'s image with its boxes moved back onto the original frame
+    of `shape` (clipped to it)."""
+    return reading._replace(
+        digits=tuple(_unpad(d, pad, scale, shape) for d in reading.digits),
+        rejected=tuple(_unpad(d, pad, scale, shape) for d in reading.rejected))
 
 
 def _large(d: Digit, shape: tuple[int, ...]) -> bool:

@@ -441,11 +441,11 @@ class DigitReader:
         if self.config.closeup and (shaped or close_digits(reading, gray.shape)):
             # a digit filling the frame is taken for the page's edge or read as fragments:
             # read the frame again inside a margin of its paper, keep the surer reading
-            padded, pad = add_margin(gray)
+            padded, pad, scale = add_margin(gray)
             again, kept2, rejected2 = self._read_frame(padded)
             timing = {k: reading.timing_ms[k] + again.timing_ms[k]
                       for k in ("preprocess", "inference")}
-            again = unpad(again, pad, gray.shape)
+            again = unpad(again, pad, scale, gray.shape)
             if closer_reading(again, reading, gray.shape, shaped):
                 reading, kept, rejected = again, kept2, rejected2
             timing["total"] = (time.perf_counter() - t0) * 1e3

@@ -64,15 +64,20 @@ def test_the_margin_is_the_paper_colour() -> None:
     gray = np.full((40, 30), 190, np.uint8)
     gray[5:35, 12:16] = 20  # a "1" touching nothing
     gray[0, 13] = 20  # ...and a stroke reaching the border at one point
-    padded, pad = add_margin(gray)
-    assert pad == 20 and padded.shape == (80, 70)
+    padded, pad, scale = add_margin(gray)
+    assert pad == 20 and padded.shape == (80, 70) and scale == 1.0  # small: kept whole
     assert padded[0, 0] == 190 and padded[pad:-pad, pad:-pad].tolist() == gray.tolist()
+    # a camera frame is shrunk back to its own size: the second reading costs about the same
+    padded, pad, scale = add_margin(np.full((480, 640), 190, np.uint8))
+    assert pad == 320 and scale == 0.5 and padded.shape == (560, 640)
 
 
 def test_unpad_moves_boxes_back_and_clips_them() -> None:
     reading = Reading("7", (Digit(7, 0.99, Box(15, 18, 40, 30), 0),))
-    (d,) = unpad(reading, 20, (30, 30)).digits
+    (d,) = unpad(reading, 20, 1.0, (30, 30)).digits
     assert d.box == Box(0, 0, 30, 28)
+    (d,) = unpad(reading, 10, 0.5, (60, 60)).digits  # read at half size
+    assert d.box == Box(20, 26, 40, 34)
 
 
 def _digit(box: Box, confidence: float = 0.99) -> Digit:
