@@ -121,9 +121,10 @@ class ReaderConfig(NamedTuple):
     no cut splits are also offered as the two digits a tighter threshold parts them into
     (`splits.core_pair`), weighed like a two-way split."""
     closeup: bool = True
-    """When nothing is found or a digit is as large as in a close-up (`closeup.py`), read
-    the frame again inside a margin of its paper colour and keep the surer reading: a
-    digit that fills the frame or a crop cut tight around one reads as on a page."""
+    """When nothing is found, a digit is as large as in a close-up or the frame holds a
+    close-up's shape (`closeup.py`), read the frame again inside a margin of its paper
+    colour and keep that reading when it is a close-up's and surer: a digit that fills
+    the frame or a crop cut tight around one then reads as on a page."""
     max_digits: int = 64
     """At most this many candidates are classified (the largest); bounds the time per image."""
     segment: SegmentConfig = SegmentConfig()
