@@ -118,3 +118,13 @@ def test_an_empty_or_a_close_up_sized_reading_is_worth_a_second_look() -> None:
     assert close_digits(Reading("", ()), (50, 50))
     assert close_digits(Reading("1", (_digit(Box(0, 0, 5, 30)),)), (50, 50))
     assert not close_digits(Reading("1", (_digit(Box(0, 0, 5, 10)),)), (50, 50))
+
+
+def test_a_failed_polarity_retry_keeps_the_votes_side(readers: tuple[DigitReader, DigitReader],
+                                                      sample: MnistData) -> None:
+    # Dark digits filling the frame: the vote is close and neither side finds a digit on
+    # the page, so the other side's empty result must not replace the vote's dark ink
+    # (the close-up test then looks at the right ink). Measured on these six: all dark
+    # now, all "light" before.
+    images = [FRAMINGS[FILLED](sample.x_test[i], i) for i in (5, 7, 11, 16, 17, 29)]
+    assert all(readers[1].prepare(image).ink.dark_ink for image in images)
