@@ -34,6 +34,11 @@ def close_digits(reading: Reading, shape: tuple[int, ...]) -> bool:
                                      for d in (*reading.digits, *reading.rejected))
 
 
+def _ring(image: np.ndarray) -> np.ndarray:
+    """The frame's outermost pixels, each once."""
+    return np.concatenate([image[0], image[-1], image[1:-1, 0], image[1:-1, -1]])
+
+
 def large_shape(gray: np.ndarray) -> bool:
     """Whether the minority side of the frame's Otsu split (the ink, in a close-up) holds
     a stroke-like shape (at most MAX_FILL of its box inked: a shadow or a table is solid)
@@ -45,8 +50,7 @@ def large_shape(gray: np.ndarray) -> bool:
                              cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     if split.mean() > 0.5:
         split = 1 - split
-    ring = np.concatenate([split[0], split[-1], split[1:-1, 0], split[1:-1, -1]])
-    if ring.mean() > MAX_RING:
+    if _ring(split).mean() > MAX_RING:
         return False
     _, _, stats, _ = cv2.connectedComponentsWithStats(split, connectivity=8)
     h, w = split.shape
@@ -58,8 +62,7 @@ def large_shape(gray: np.ndarray) -> bool:
 def paper_colour(gray: np.ndarray) -> int:
     """The median of the frame's outermost pixels: paper in a close-up or a crop, where the
     digit meets the border only at a few points."""
-    ring = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
-    return int(np.median(ring))
+    return int(np.median(_ring(gray)))
 
 
 def add_margin(gray: np.ndarray) -> tuple[np.ndarray, int, float]:

@@ -436,27 +436,29 @@ class DigitReader:
         reading replaced the first crop: what to look at when a digit is misread.
         """
         t0 = time.perf_counter()
-        reading, kept, rejected = self._read_frame(image)
         gray = to_gray(np.asarray(image))
-        shaped = self.config.closeup and large_shape(gray)
-        if self.config.closeup and (shaped or close_digits(reading, gray.shape)):
-            # a digit filling the frame is taken for the page's edge or read as fragments:
-            # read the frame again inside a margin of its paper, keep the surer reading
-            padded, pad, scale = add_margin(gray)
-            again, kept2, rejected2 = self._read_frame(padded)
-            timing = {k: reading.timing_ms[k] + again.timing_ms[k]
-                      for k in ("preprocess", "inference")}
-            again = unpad(again, pad, scale, gray.shape)
-            if closer_reading(again, reading, gray.shape, shaped):
-                reading, kept, rejected = again, kept2, rejected2
-            timing["total"] = (time.perf_counter() - t0) * 1e3
-            reading = reading._replace(timing_ms=timing)
-        return reading, kept, rejected
+        reading, kept, rejected = self._read_frame(gray)
+        if not self.config.closeup:
+            return reading, kept, rejected
+        shaped = large_shape(gray)
+        if not (shaped or close_digits(reading, gray.shape)):
+            return reading, kept, rejected
+        # a digit filling the frame is taken for the page's edge or read as fragments:
+        # read the frame again inside a margin of its paper, keep the surer reading
+        padded, pad, scale = add_margin(gray)
+        again, kept2, rejected2 = self._read_frame(padded)
+        timing = {k: reading.timing_ms[k] + again.timing_ms[k]
+                  for k in ("preprocess", "inference")}
+        again = unpad(again, pad, scale, gray.shape)
+        if closer_reading(again, reading, gray.shape, shaped):
+            reading, kept, rejected = again, kept2, rejected2
+        timing["total"] = (time.perf_counter() - t0) * 1e3
+        return reading._replace(timing_ms=timing), kept, rejected
 
-    def _read_frame(self, image: np.ndarray) -> tuple[Reading, np.ndarray, np.ndarray]:
-        """`read_with_crops` of the frame as it is (no close-up margin)."""
+    def _read_frame(self, gray: np.ndarray) -> tuple[Reading, np.ndarray, np.ndarray]:
+        """`read_with_crops` of the (gray) frame as it is, without the close-up margin."""
         t0 = time.perf_counter()
-        prepared = self.prepare(image)
+        prepared = self.prepare(gray)
         t1 = time.perf_counter()
         probs = self._classify_all(prepared)
         t2 = time.perf_counter()
@@ -465,7 +467,7 @@ class DigitReader:
             # a near tie (a bright sheet on a dark table looks like "light ink" as much as
             # the pen looks like dark ink): read the other side too and keep it only if it
             # gives clearly more confident digits (texture read either way gives few)
-            other = self.prepare(image, not prepared.ink.dark_ink)
+            other = self.prepare(gray, not prepared.ink.dark_ink)
             t3 = time.perf_counter()
             other_probs = self._classify_all(other)
             t4 = time.perf_counter()
