@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from digitedge.edge_runtime.rims import edge_strips
+from digitedge.edge_runtime.ruling import rejoin, ruling
 
 
 class InkImage(NamedTuple):
@@ -200,6 +201,26 @@ def hysteresis(strength: np.ndarray, low: int, high: int) -> np.ndarray:
     return np.where(keep[labels], 255, 0).astype(np.uint8)
 
 
+def clear_lines(strength: np.ndarray, lines: np.ndarray, weak: np.ndarray, min_contrast: float,
+                min_writing: int = 20) -> np.ndarray:
+    """`strength` with the ruling's pixels (`lines`) cleared where nothing stronger than the
+    ruling crosses them: the lines are paper, and a pen stroke across one stays whole.
+
+    Only when the ruling is faint: its median strength under `min_contrast` (the least
+    contrast that counts as ink), or at least `min_writing` departing pixels (`weak`) more
+    than twice as strong, the writing. The line zone is found at quarter size, so writing
+    beside a line can fall in it: strength, not place, decides what is cleared. Lines as
+    dark as the writing cannot be told from it so; they are left to the segmentation.
+    """
+    if not lines.any():
+        return strength
+    level = float(np.median(strength[lines]))
+    writing = int(np.count_nonzero(strength[weak] > 2 * level))
+    if level >= min_contrast and writing < min_writing:
+        return strength
+    return np.where(lines & (strength <= 2 * level), 0, strength).astype(np.uint8)
+
+
 def otsu_threshold(strength: np.ndarray) -> int:
     """Otsu's level over the strength image."""
     level, _ = cv2.threshold(strength, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
@@ -216,7 +237,7 @@ def close_strokes(mask: np.ndarray, size: int = 3) -> np.ndarray:
 
 def binarize(gray: np.ndarray, *, median_size: int = 3, background_frac: float = 0.12,
              min_contrast: int = 30, noise_factor: float = 5.0, close_size: int = 1,
-             dark_ink: bool | None = None) -> InkImage:
+             dark_ink: bool | None = None, ruled: bool = True) -> InkImage:
     """Gray image -> ink strength and ink mask, robust to uneven light and either polarity.
 
     Args:
@@ -228,6 +249,9 @@ def binarize(gray: np.ndarray, *, median_size: int = 3, background_frac: float =
         noise_factor: the threshold is at least this many noise standard deviations.
         close_size: closing kernel that mends broken strokes (1 disables it).
         dark_ink: force the polarity; None decides from the image.
+        ruled: find the lines of ruled or squared paper (`ruling.ruling`) and count them
+            as paper: left out of the surround, so digits written across them stay digits,
+            and when faint cleared from the strength (`clear_lines`).
     """
     smooth = denoise(gray, median_size)
     background = estimate_background(smooth, background_frac)
@@ -240,7 +264,9 @@ def binarize(gray: np.ndarray, *, median_size: int = 3, background_frac: float =
         dark_ink = dark >= light
         margin = max(dark, light) / max(min(dark, light), 1e-6)
     # the table or page edge around a photographed sheet: left out of the Otsu statistics
-    around = surround(dev < -t if dark_ink else dev > t)
+    weak = dev < -t if dark_ink else dev > t
+    lines = ruling(weak) if ruled else np.zeros(weak.shape, dtype=bool)
+    around = surround(rejoin(weak & ~lines, lines))
     strength = ink_strength(dev, background, dark_ink)
     # the noise in strength units, on the page: ink is written on the brighter part of the
     # frame (a dark table or a shadowed margin can cover half of it), so the page's level is
@@ -250,6 +276,7 @@ def binarize(gray: np.ndarray, *, median_size: int = 3, background_frac: float =
     floor = max(float(min_contrast), noise_factor * noise * 255.0 / max(room, 24.0))
     strength = local_floor(strength, background, dark_ink, noise * noise_factor, floor,
                            float(min_contrast))
+    strength = clear_lines(strength, lines, weak, float(min_contrast))
     # Otsu separates strong ink from paper texture; the floor keeps a blank page blank
     inside = strength[~around]
     level = otsu_threshold(inside.reshape(-1, 1)) if inside.size else 255

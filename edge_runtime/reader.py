@@ -46,6 +46,10 @@ class ReaderConfig(NamedTuple):
     """Least ink contrast (0-255, relative to the paper's brightness) that counts as ink."""
     noise_factor: float = 5.0
     """The ink threshold is at least this many noise standard deviations."""
+    ruling: bool = True
+    """Treat the lines of ruled and squared paper as paper (`ruling.py`): at least four long,
+    thin, parallel lines do not make the digits they touch part of the surround, and when
+    faint they are cleared from the ink wherever nothing twice as strong crosses them."""
     close_size: int = 1
     """Closing kernel (px) that mends breaks in strokes (1, the default, disables it: on
     small digits closing fills the loops of 8, 6 and 9, and hysteresis thresholding plus
@@ -304,7 +308,7 @@ class DigitReader:
         cfg = self.config
         ink = binarize(work, median_size=cfg.median_size, background_frac=cfg.background_frac,
                        min_contrast=cfg.min_contrast, noise_factor=cfg.noise_factor,
-                       close_size=cfg.close_size, dark_ink=dark_ink)
+                       close_size=cfg.close_size, dark_ink=dark_ink, ruled=cfg.ruling)
         return ink, segment(ink.mask, cfg.segment, ink.surround, ink.strength)
 
     def classify(self, batch: np.ndarray) -> np.ndarray:
