@@ -128,3 +128,15 @@ def test_a_failed_polarity_retry_keeps_the_votes_side(readers: tuple[DigitReader
     # now, all "light" before.
     images = [FRAMINGS[FILLED](sample.x_test[i], i) for i in (5, 7, 11, 16, 17, 29)]
     assert all(readers[1].prepare(image).ink.dark_ink for image in images)
+
+
+def test_a_blank_page_with_light_falling_off_reads_blank(
+        readers: tuple[DigitReader, DigitReader]) -> None:
+    # These 5 of 100 blank pages (benchmarks/ruled.py, plain paper) read "1" at 15f5965:
+    # nothing departs from the paper on either side (a polarity "margin" of 0), so both
+    # polarity retries read the page as light ink, and on white paper the close-up margin's
+    # faint step passed for chalk. No vote at all now means a blank page.
+    from digitedge.benchmarks.ruled import PAPERS, page
+
+    for seed in (14, 36, 51, 73, 86):
+        assert readers[0].read(page([], PAPERS["plain paper"], seed)).text == ""
