@@ -23,7 +23,8 @@ class InkImage(NamedTuple):
     mask: np.ndarray  # uint8 (H, W): 255 where the pixel is ink, else 0
     threshold: int  # the strength level that separated ink from background
     dark_ink: bool  # True: dark ink on a light ground; False: light ink on a dark ground
-    polarity_margin: float = float("inf")  # winning polarity vote / losing one (inf if forced)
+    polarity_margin: float = float("inf")  # winning polarity vote / losing one (inf if
+    # forced, or if neither side departs from the paper)
     surround: np.ndarray | None = None  # bool (H, W): table / page-edge region (`surround`,
     # `edge_strips`)
     background: np.ndarray | None = None  # uint8 (H, W): the paper's brightness estimate
@@ -262,7 +263,9 @@ def binarize(gray: np.ndarray, *, median_size: int = 3, background_frac: float =
     if dark_ink is None:
         dark, light = polarity_votes(dev, noise)
         dark_ink = dark >= light
-        margin = max(dark, light) / max(min(dark, light), 1e-6)
+        # no vote at all (nothing departs from the paper on either side) is a blank page,
+        # not a close vote: there is no other side worth trying
+        margin = max(dark, light) / max(min(dark, light), 1e-6) if max(dark, light) else margin
     # the table or page edge around a photographed sheet: left out of the Otsu statistics
     weak = dev < -t if dark_ink else dev > t
     lines = ruling(weak) if ruled else np.zeros(weak.shape, dtype=bool)

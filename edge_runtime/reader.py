@@ -236,14 +236,14 @@ class DigitReader:
             raise ValueError(f"expected a uint8 image, got {gray.dtype}")
         work, scale = limit_size(gray, cfg.max_side)
         ink, seg = self._find(work, dark_ink)
-        if not seg.blobs and 0 < ink.polarity_margin < cfg.polarity_margin:
+        if not seg.blobs and ink.polarity_margin < cfg.polarity_margin:
             # nothing found and the polarity vote was close (a bright sheet on a dark table
             # outvotes the ink): try the other side. Only then: a textured surround read
             # with the other polarity yields stroke-like junk, so a full contest loses.
             # When the other side finds nothing either, the vote's side stays for the
-            # close-up test below. No vote at all (a margin of 0: nothing departs from the
-            # paper on either side) is a blank page, not a close one: read as light ink on
-            # white paper, its faintest unevenness would pass for chalk.
+            # close-up test below. (A blank page has no vote at all, hence no margin to
+            # try: read as light ink on white paper, its faintest unevenness would pass
+            # for chalk.)
             other = self._find(work, not ink.dark_ink)
             if other[1].blobs:
                 ink, seg = other
@@ -469,11 +469,10 @@ class DigitReader:
         probs = self._classify_all(prepared)
         t2 = time.perf_counter()
         pre_ms, inf_ms = (t1 - t0) * 1e3, (t2 - t1) * 1e3
-        if 0 < prepared.ink.polarity_margin < self.config.polarity_contest:
+        if prepared.ink.polarity_margin < self.config.polarity_contest:
             # a near tie (a bright sheet on a dark table looks like "light ink" as much as
             # the pen looks like dark ink): read the other side too and keep it only if it
-            # gives clearly more confident digits (texture read either way gives few); no
-            # vote at all is a blank page, as in `prepare`
+            # gives clearly more confident digits (texture read either way gives few)
             other = self.prepare(gray, not prepared.ink.dark_ink)
             t3 = time.perf_counter()
             other_probs = self._classify_all(other)

@@ -32,7 +32,7 @@ def _family(q: np.ndarray, vertical: bool, length: int) -> np.ndarray:
     there are at least MIN_LINES such lines, else nothing."""
     if vertical:
         return _family(q.T.copy(), False, length).T
-    qh, qw = q.shape
+    qw = q.shape[1]
     none = np.zeros_like(q)
     # pixels in runs of at most MAX_THICK across the line's direction: a line, not the
     # stroke of a digit that crosses it (or a line of the other direction)
@@ -84,41 +84,41 @@ def _fit(pieces: np.ndarray) -> tuple[np.ndarray, ...]:
     return x0[keep], x1[keep], slope[keep], offset, long[keep]
 
 
-def _draw(pieces: np.ndarray, canvas: np.ndarray, vertical: bool) -> None:
-    """Draw each piece of line in the quarter-size mask `pieces` onto the full-size `canvas`
-    as the straight line fitted through it, LINE_WIDTH px wide."""
-    if vertical:
-        flipped = np.ascontiguousarray(canvas.T)
-        _draw(pieces.T.copy(), flipped, False)
-        canvas[:] = flipped.T
-        return
-    for x0, x1, slope, offset, _ in zip(*_fit(pieces), strict=True):
-        # from a quarter-size pixel beyond each end, through the pixels' centres, in
-        # full-size coordinates
-        a, b = int(x0) - 1, int(x1) + 1
-        p0 = (4 * a, round(4 * (slope * a + offset) + 1.5))
-        p1 = (4 * b + 3, round(4 * (slope * b + offset) + 1.5 + 3 * slope))
-        cv2.line(canvas, p0, p1, 1, LINE_WIDTH)
+def _fits(pieces: list[np.ndarray]) -> list[tuple[np.ndarray, ...] | None]:
+    """`_fit` of the horizontal and the vertical pieces (those transposed), None for a
+    direction without any."""
+    return [_fit(found.T.copy() if vertical else found) if found.any() else None
+            for vertical, found in zip((False, True), pieces, strict=True)]
 
 
-def _turn(pieces: list[np.ndarray]) -> float:
+def _turn(fits: list[tuple[np.ndarray, ...] | None]) -> float:
     """Degrees the ruling is turned counter-clockwise in the frame, from the slopes of the
     long pieces of both directions (0 when there are none)."""
     turns: list[float] = []
-    for vertical, found in zip((False, True), pieces, strict=True):
-        if found.any():
-            *_, slope, _, long = _fit(found.T.copy() if vertical else found)
-            sign = 1.0 if vertical else -1.0
+    for sign, fit in zip((-1.0, 1.0), fits, strict=True):
+        if fit is not None:
+            *_, slope, _, long = fit
             turns.extend(sign * np.degrees(np.arctan(slope[long])))
     return float(np.median(turns)) if turns else 0.0
 
 
-def _lines(pieces: list[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
-    """Full-size uint8 canvas with the pieces of line of both directions drawn."""
+def _lines(fits: list[tuple[np.ndarray, ...] | None], shape: tuple[int, int]) -> np.ndarray:
+    """Full-size uint8 canvas with each fitted piece of line drawn, LINE_WIDTH px wide."""
     canvas = np.zeros(shape, np.uint8)
-    for vertical, found in zip((False, True), pieces, strict=True):
-        if found.any():
-            _draw(found, canvas, vertical)
+    for vertical, fit in zip((False, True), fits, strict=True):
+        if fit is None:
+            continue
+        # a vertical piece's fit is of its transpose: drawn on the transposed canvas
+        target = np.zeros(shape[::-1], np.uint8) if vertical else canvas
+        for x0, x1, slope, offset, _ in zip(*fit, strict=True):
+            # from a quarter-size pixel beyond each end, through the pixels' centres, in
+            # full-size coordinates
+            a, b = int(x0) - 1, int(x1) + 1
+            p0 = (4 * a, round(4 * (slope * a + offset) + 1.5))
+            p1 = (4 * b + 3, round(4 * (slope * b + offset) + 1.5 + 3 * slope))
+            cv2.line(target, p0, p1, 1, LINE_WIDTH)
+        if vertical:
+            canvas |= target.T
     return canvas
 
 
@@ -137,10 +137,10 @@ def ruling(weak: np.ndarray) -> np.ndarray:
                    interpolation=cv2.INTER_AREA)
     q = (q > 0).astype(np.uint8)
     length = max(8, round(RUN * min(q.shape)))
-    pieces = [_family(q, vertical, length) for vertical in (False, True)]
-    turn = _turn(pieces)
+    fits = _fits([_family(q, vertical, length) for vertical in (False, True)])
+    turn = _turn(fits)
     if abs(turn) <= STRAIGHT:
-        return (_lines(pieces, (h, w)) > 0) & weak
+        return (_lines(fits, (h, w)) > 0) & weak
     # turned straight on a canvas large enough to hold the whole frame (its corners too)
     qh, qw = q.shape
     straight = cv2.getRotationMatrix2D((qw / 2, qh / 2), -turn, 1.0)
@@ -148,10 +148,10 @@ def ruling(weak: np.ndarray) -> np.ndarray:
     sw, sh = int(np.ceil(qw * cos + qh * sin)), int(np.ceil(qw * sin + qh * cos))
     straight[:, 2] += ((sw - qw) / 2, (sh - qh) / 2)
     q = cv2.warpAffine(q, straight, (sw, sh), flags=cv2.INTER_NEAREST)
-    pieces = [_family(q, vertical, length) for vertical in (False, True)]
+    fits = _fits([_family(q, vertical, length) for vertical in (False, True)])
     # the same turn at full size maps the frame onto the drawn canvas: read it back so
     full = np.hstack([straight[:, :2], 4 * straight[:, 2:]])
-    canvas = cv2.warpAffine(_lines(pieces, (4 * sh, 4 * sw)), full, (w, h),
+    canvas = cv2.warpAffine(_lines(fits, (4 * sh, 4 * sw)), full, (w, h),
                             flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
     return (canvas > 0) & weak
 
