@@ -67,6 +67,24 @@ def _lines(rng: np.random.Generator, paper: Paper, step: int) -> tuple[np.ndarra
     return alpha, y0
 
 
+def write(ink: np.ndarray, digits: list[np.ndarray], x: int, base: int, size: int,
+          rng: np.random.Generator, *, jitter: bool = True) -> list[tuple[int, int, int, int]]:
+    """Write `digits` (MNIST, white on black) into `ink` (float32 opacity, HxW) in a row
+    from `x`, `size` px tall, standing on the row `base` (one px into it, or up to 4 px off
+    it either way when `jitter`); their boxes (x, y, w, h)."""
+    boxes = []
+    for digit in digits:
+        ys, xs = np.nonzero(digit > 30)
+        cut = digit[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+        w = max(2, round(cut.shape[1] * size / cut.shape[0]))
+        patch = cv2.resize(cut, (w, size), interpolation=cv2.INTER_CUBIC) / 255.0
+        top = base - size + (int(rng.integers(-4, 5)) if jitter else 1)
+        ink[top:top + size, x:x + w] = np.maximum(ink[top:top + size, x:x + w], patch)
+        boxes.append((x, top, w, size))
+        x += w + int(size * rng.uniform(0.25, 0.5))
+    return boxes
+
+
 def page(digits: list[np.ndarray], paper: Paper, seed: int) -> np.ndarray:
     """A photo (BGR uint8, 640x480) of `digits` (MNIST, white on black) written in a row on
     `paper`: on ruled paper they stand on a line, on squared paper they cross the lines."""
@@ -80,15 +98,8 @@ def page(digits: list[np.ndarray], paper: Paper, seed: int) -> np.ndarray:
     base = y0 + step * ((HEIGHT // 2 - y0) // step)  # the ruled line nearest the middle
     size = int(rng.uniform(0.8, 1.4) * step)
     ink = np.zeros((HEIGHT, WIDTH), np.float32)
-    x = int(rng.integers(60, 140))
-    for digit in digits:
-        ys, xs = np.nonzero(digit > 30)
-        cut = digit[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
-        w = max(2, round(cut.shape[1] * size / cut.shape[0]))
-        patch = cv2.resize(cut, (w, size), interpolation=cv2.INTER_CUBIC) / 255.0
-        top = base - size + (1 if paper.kind == "ruled" else int(rng.integers(-4, 5)))
-        ink[top:top + size, x:x + w] = np.maximum(ink[top:top + size, x:x + w], patch)
-        x += w + int(size * rng.uniform(0.25, 0.5))
+    write(ink, digits, int(rng.integers(60, 140)), base, size, rng,
+          jitter=paper.kind != "ruled")
     img = img * (1 - ink[..., None]) + np.float32(paper.ink) * ink[..., None]
     if paper.turn:
         turn = cv2.getRotationMatrix2D((WIDTH / 2, HEIGHT / 2), paper.turn, 1.0)

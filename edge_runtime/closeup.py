@@ -24,6 +24,7 @@ MAX_FILL = 0.6  # stroke-like test, against 364 of 400 single-digit close-ups an
 SURE = 0.9  # see `closer_reading`
 MIN_SIDE = 320  # px: `add_margin` shrinks its image to no less than this longer side
 TEST_SIDE = 160  # px: `large_shape` looks at the frame shrunk to this (shapes, not detail)
+INK_SHARE = 0.005  # of the frame: see `has_ink` (a close-up's strokes cover far more)
 
 
 def close_digits(reading: Reading, shape: tuple[int, ...]) -> bool:
@@ -57,6 +58,19 @@ def large_shape(gray: np.ndarray) -> bool:
     bw, bh, area = stats[1:, 2], stats[1:, 3], stats[1:, 4]
     large = (bh >= CLOSE_FRACTION * h) | (bw >= CLOSE_FRACTION * w)
     return bool((large & (area <= MAX_FILL * bw * bh)).any())
+
+
+def has_ink(gray: np.ndarray, min_contrast: float) -> bool:
+    """Whether anything in the frame departs from its paper colour (`paper_colour`) by at
+    least `min_contrast` grey levels, either way: the darkest and brightest INK_SHARE of
+    the frame, shrunk and lightly blurred (no noise spike counts). A blank page under
+    uneven light holds only the slope of the light; inside a margin of one colour its
+    brighter side became a step that read as a big "1"."""
+    small, _ = limit_size(gray, TEST_SIDE)
+    small = cv2.GaussianBlur(small, (0, 0), 1.0).astype(np.float32)
+    paper = paper_colour(small)
+    low, high = np.percentile(small, [100 * INK_SHARE, 100 * (1 - INK_SHARE)])
+    return bool(max(paper - low, high - paper) >= min_contrast)
 
 
 def paper_colour(gray: np.ndarray) -> int:

@@ -12,6 +12,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from digitedge.edge_runtime.marks import marks, marks_in_surround
 from digitedge.edge_runtime.rims import edge_strips
 from digitedge.edge_runtime.ruling import rejoin, ruling
 
@@ -238,7 +239,8 @@ def close_strokes(mask: np.ndarray, size: int = 3) -> np.ndarray:
 
 def binarize(gray: np.ndarray, *, median_size: int = 3, background_frac: float = 0.12,
              min_contrast: int = 30, noise_factor: float = 5.0, close_size: int = 1,
-             dark_ink: bool | None = None, ruled: bool = True) -> InkImage:
+             dark_ink: bool | None = None, ruled: bool = True,
+             marked: bool = True) -> InkImage:
     """Gray image -> ink strength and ink mask, robust to uneven light and either polarity.
 
     Args:
@@ -253,6 +255,9 @@ def binarize(gray: np.ndarray, *, median_size: int = 3, background_frac: float =
         ruled: find the lines of ruled or squared paper (`ruling.ruling`) and count them
             as paper: left out of the surround, so digits written across them stay digits,
             and when faint cleared from the strength (`clear_lines`).
+        marked: find the marks people add to a number (`marks.marks`: a line under it, a
+            box or a ring round it, a form's printed line it stands on) and take them out of
+            the mask, so they neither join the digits into one blob nor read as digits.
     """
     smooth = denoise(gray, median_size)
     background = estimate_background(smooth, background_frac)
@@ -270,6 +275,11 @@ def binarize(gray: np.ndarray, *, median_size: int = 3, background_frac: float =
     weak = dev < -t if dark_ink else dev > t
     lines = ruling(weak) if ruled else np.zeros(weak.shape, dtype=bool)
     around = surround(rejoin(weak & ~lines, lines))
+    drawn = marks_in_surround(weak, around) if marked and around.any() else None
+    if drawn is not None and drawn.any():
+        # a line to the frame's edge with writing on it (a form's): paper, like ruling
+        lines = lines | drawn
+        around = surround(rejoin(weak & ~lines, lines))
     strength = ink_strength(dev, background, dark_ink)
     # the noise in strength units, on the page: ink is written on the brighter part of the
     # frame (a dark table or a shadowed margin can cover half of it), so the page's level is
@@ -288,4 +298,9 @@ def binarize(gray: np.ndarray, *, median_size: int = 3, background_frac: float =
     mask = hysteresis(strength, low, high)
     mask = close_strokes(mask, close_size)
     strips = edge_strips(mask, smooth, dark_ink)
+    # the surround's own marks (a form's line) were taken above; its edges and rims stay
+    under = marks(mask) & ~(around | strips) if marked else None
+    if under is not None and under.any():
+        mask = np.where(under, 0, mask).astype(np.uint8)
+        strength = np.where(under, 0, strength).astype(np.uint8)
     return InkImage(strength, mask, low, dark_ink, margin, around | strips, background, strips)

@@ -14,6 +14,7 @@ from digitedge.edge_runtime.closeup import (
     add_margin,
     close_digits,
     closer_reading,
+    has_ink,
     large_shape,
     unpad,
 )
@@ -50,6 +51,10 @@ class ReaderConfig(NamedTuple):
     """Treat the lines of ruled and squared paper as paper (`ruling.py`): at least four long,
     thin, parallel lines do not make the digits they touch part of the surround, and when
     faint they are cleared from the ink wherever nothing twice as strong crosses them."""
+    marks: bool = True
+    """Take the marks people add to a number out of the ink (`marks.py`): a line under it
+    (or the printed line of a form it stands on), a box or a ring drawn round it. Where such
+    a mark touches the digits it joins them into one blob wider than any digit."""
     close_size: int = 1
     """Closing kernel (px) that mends breaks in strokes (1, the default, disables it: on
     small digits closing fills the loops of 8, 6 and 9, and hysteresis thresholding plus
@@ -310,7 +315,8 @@ class DigitReader:
         cfg = self.config
         ink = binarize(work, median_size=cfg.median_size, background_frac=cfg.background_frac,
                        min_contrast=cfg.min_contrast, noise_factor=cfg.noise_factor,
-                       close_size=cfg.close_size, dark_ink=dark_ink, ruled=cfg.ruling)
+                       close_size=cfg.close_size, dark_ink=dark_ink, ruled=cfg.ruling,
+                       marked=cfg.marks)
         return ink, segment(ink.mask, cfg.segment, ink.surround, ink.strength)
 
     def classify(self, batch: np.ndarray) -> np.ndarray:
@@ -449,6 +455,8 @@ class DigitReader:
         shaped = large_shape(gray)
         if not (shaped or close_digits(reading, gray.shape)):
             return reading, kept, rejected
+        if not reading.digits and not has_ink(gray, self.config.min_contrast):
+            return reading, kept, rejected  # a blank page: nothing to read up close either
         # a digit filling the frame is taken for the page's edge or read as fragments:
         # read the frame again inside a margin of its paper, keep the surer reading
         padded, pad, scale = add_margin(gray)
