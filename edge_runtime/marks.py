@@ -35,14 +35,15 @@ SPAN_RUN = 0.4  # of a blob's width: the shortest run searched for a line
 FORM_WRITING = 0.2  # of the frame's shorter side: the tallest writing on a form's line
 
 
-def _line_pixels(sub: np.ndarray, piece: np.ndarray
+def _line_pixels(sub: np.ndarray, piece: np.ndarray, least: float = MIN_LENGTH
                  ) -> tuple[np.ndarray, float, float, float] | None:
     """The pixels of `sub` (uint8 0/1) along the straight line fitted through `piece`
     (bool, its long horizontal runs), the line's thickness, slope and offset (y = slope *
-    x + offset); None when it is not a straight, near-horizontal line."""
+    x + offset); None when it is not a straight, near-horizontal line at least `least` px
+    long."""
     ys, xs = np.nonzero(piece)
     x0, x1 = int(xs.min()), int(xs.max())
-    if x1 - x0 + 1 < MIN_LENGTH:
+    if x1 - x0 + 1 < max(MIN_LENGTH, least):
         return None
     # the band also holds the feet of digits standing on the line: fitted robustly through
     # each column's middle, then again through the pixels near that fit
@@ -60,26 +61,29 @@ def _line_pixels(sub: np.ndarray, piece: np.ndarray
         slope, offset = np.polyfit(xs[close].astype(np.float64), ys[close].astype(np.float64), 1)
     if abs(slope) > MAX_SLOPE:
         return None
-    rows, cols = np.mgrid[0:sub.shape[0], 0:sub.shape[1]]
-    off = np.abs(rows - (slope * cols + offset))
-    span = (cols >= x0) & (cols <= x1)
+    sy, sx = np.nonzero(sub)
+    off = np.abs(sy - (slope * sx + offset))
+    span = (sx >= x0) & (sx <= x1)
+    length = x1 - x0 + 1
     # thickness: the median count of pixels per column near the fit (a digit touching the
     # line adds to a few columns only)
-    near = (sub > 0) & span & (off <= BAND)
-    thick = float(np.median(near.sum(axis=0)[x0:x1 + 1]))
-    line = (sub > 0) & span & (off <= thick / 2 + 2.0)
+    near = span & (off <= BAND)
+    thick = float(np.median(np.bincount(sx[near] - x0, minlength=length)))
+    on = span & (off <= thick / 2 + 2.0)
     # straight: the fit runs through the stroke along its whole length (an arc leaves it)
-    if thick < 1 or np.mean(line.any(axis=0)[x0:x1 + 1]) < COVER:
+    if thick < 1 or np.mean(np.bincount(sx[on] - x0, minlength=length) > 0) < COVER:
         return None
     # and straight for its length: a ruler's or a hand's line wavers little, a path along
     # the strokes of touching digits (a 2's base run into a 5's bowl) bends
-    ys, xs = np.nonzero(line)
-    count = np.bincount(xs, minlength=line.shape[1])
+    ys, xs = sy[on], sx[on]
+    count = np.bincount(xs, minlength=sub.shape[1])
     cols = np.flatnonzero(count)
-    mid = np.bincount(xs, ys, minlength=line.shape[1])[cols] / count[cols]
+    mid = np.bincount(xs, ys, minlength=sub.shape[1])[cols] / count[cols]
     bend = np.percentile(np.abs(mid - (slope * cols + offset)), 90)
     if bend > max(1.0, BEND * (cols[-1] - cols[0] + 1)):
         return None
+    line = np.zeros(sub.shape, bool)
+    line[ys, xs] = True
     return line, thick, float(slope), float(offset)
 
 
@@ -147,11 +151,16 @@ def _component(sub: np.ndarray, tallest: float = np.inf) -> np.ndarray:
     # standing on a box's top and bottom do not join them into one piece
     run = max(MIN_LENGTH, int(SPAN_RUN * w))
     long = cv2.morphologyEx(band, cv2.MORPH_OPEN, np.ones((1, run), np.uint8))
-    m, pieces = cv2.connectedComponents(long, connectivity=8)
+    m, pieces, runs, _ = cv2.connectedComponentsWithStats(long, connectivity=8)
     under: list[tuple[np.ndarray, int, int]] = []
     over: list[tuple[np.ndarray, int, int]] = []
-    for j in range(1, m):
-        fitted = _line_pixels(sub, (pieces == j) & (sub > 0))
+    # a line is LONGER times as long as the writing is tall, and the writing is at least
+    # h - thick tall with thick at most MAX_THICK of it: shorter pieces are never lines
+    least = LONGER * h / (1 + MAX_THICK)
+    for j in np.flatnonzero(runs[:, 2] >= max(MIN_LENGTH, least)):
+        if j == 0:
+            continue
+        fitted = _line_pixels(sub, (pieces == j) & (sub > 0), least)
         if fitted is None:
             continue
         line, thick, slope, offset = fitted
@@ -265,21 +274,32 @@ def marks(mask: np.ndarray, tallest: float = np.inf) -> np.ndarray:
     through writing, where they do not cross a stroke of it (a 4 or a 7 reaching through
     an underline stays whole), on the sides of a box whose top and bottom are such lines,
     and on rings round writing. Writing taller than `tallest` px is not looked at."""
-    binary = (mask > 0).astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
-    out = np.zeros(binary.shape, bool)
-    for i in range(1, n):
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((mask > 0).astype(np.uint8),
+                                                           connectivity=8)
+    return _marks_of(labels, stats, np.arange(1, n), tallest)
+
+
+def _marks_of(labels: np.ndarray, stats: np.ndarray, ids: np.ndarray,
+              tallest: float) -> np.ndarray:
+    """`marks` of the components `ids` of `labels` (with their `stats`), the others left
+    out as if they were not there."""
+    out = np.zeros(labels.shape, bool)
+    every = ids.size == stats.shape[0] - 1
+    for i in ids:
         x, y, w, h = (int(v) for v in stats[i, :4])
         if min(w, h) < MIN_RING and w < MIN_LENGTH:
             continue
-        sub = (labels[y:y + h, x:x + w] == i).astype(np.uint8)
-        found = (_ring(sub, binary[y:y + h, x:x + w])
-                 if min(w, h) >= MIN_RING and h <= tallest else None)
+        box = labels[y:y + h, x:x + w]
+        sub = (box == i).astype(np.uint8)
+        found = None
+        if min(w, h) >= MIN_RING and h <= tallest:
+            ink = box > 0 if every else np.isin(box, ids)
+            found = _ring(sub, ink.astype(np.uint8))
         if found is None:
             found = np.zeros(sub.shape, bool)
             # a second pass finds the line that the first one left on the writing (the
             # upper line of a double underline, when the lower one was fitted first)
-            for _ in range(2 if w >= MIN_LENGTH and w >= LONGER * 0.5 * h else 0):
+            for _ in range(2 if w >= max(MIN_LENGTH, LONGER * h / (1 + MAX_THICK)) else 0):
                 more = _component((sub & ~found).astype(np.uint8), tallest)
                 if not more.any():
                     break
@@ -301,4 +321,4 @@ def marks_in_surround(weak: np.ndarray, around: np.ndarray) -> np.ndarray:
     thin = thin[(thin > 0) & (stats[thin, 2] >= MIN_LENGTH)]
     if not thin.size:
         return np.zeros(weak.shape, bool)
-    return marks(np.isin(labels, thin), FORM_WRITING * min(weak.shape))
+    return _marks_of(labels, stats, thin, FORM_WRITING * min(weak.shape))
