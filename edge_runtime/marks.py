@@ -21,7 +21,7 @@ import numpy as np
 MIN_LENGTH = 24  # px: a shorter stroke is never taken for a line
 BAND = 7  # rows: a line sloping by up to about 6 degrees has long runs within this band
 LONGER = 2.0  # a line is at least this many times as long as the writing it touches is tall
-MAX_THICK = 0.25  # and at most this thick, as a fraction of that height
+MAX_THICK = 0.4  # and at most this thick, as a fraction of that height
 MAX_SLOPE = 0.27  # about 15 degrees
 COVER = 0.9  # of the columns along a line that hold one of its pixels (a straight stroke)
 THIN_REGION = 0.25  # of its box: a region of the surround at most this full may be a line
@@ -69,7 +69,7 @@ def _line_pixels(sub: np.ndarray, piece: np.ndarray, least: float = MIN_LENGTH
     # line adds to a few columns only)
     near = span & (off <= BAND)
     thick = float(np.median(np.bincount(sx[near] - x0, minlength=length)))
-    on = span & (off <= thick / 2 + 2.0)
+    on = span & (off <= thick / 2 + 1.0)
     # straight: the fit runs through the stroke along its whole length (an arc leaves it)
     if thick < 1 or np.mean(np.bincount(sx[on] - x0, minlength=length) > 0) < COVER:
         return None
@@ -172,8 +172,9 @@ def _component(sub: np.ndarray, tallest: float = np.inf) -> np.ndarray:
         touching = np.unique(parts[near & (parts > 0)])
         heights = [int(pstats[t, 3]) for t in touching if pstats[t, 4] >= 2 * thick]
         # writing: something on it much taller than the line is thick (texture or specks
-        # along a sheet's edge are not)
-        if not heights or max(heights) < 3 * thick or max(heights) > tallest:
+        # along a sheet's edge are not; a double underline blurred into one band under
+        # small digits is still under MAX_THICK of them)
+        if not heights or max(heights) * MAX_THICK < thick or max(heights) > tallest:
             continue
         # the whole blob counts too: a digit's own arc leaves shorter pieces of it
         tall = max(*heights, h - thick)
