@@ -232,8 +232,11 @@ def _ring(sub: np.ndarray, ink: np.ndarray) -> np.ndarray | None:
     if not curve.any() or near[curve > 0].mean() < COVER:
         return None
     # thin: its stroke (2 x area / perimeter: the pen's width) is small beside the ring
-    contours = cv2.findContours(sub, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)[0]
-    thick = 2 * float(sub.sum()) / sum(cv2.arcLength(c, True) for c in contours)
+    # (the holes of a speckled chalk stroke are left out of the perimeter: counted, they
+    # thinned the stroke, and its own inner rim passed for writing inside a ring)
+    lengths = [cv2.arcLength(c, True) for c in
+               cv2.findContours(sub, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)[0]]
+    thick = 2 * float(sub.sum()) / sum(v for v in lengths if v >= 0.1 * max(lengths))
     if thick > RING_THICK * min(a, b) / 2:
         return None
     away = cv2.distanceTransform(1 - curve, cv2.DIST_L2, 3)
