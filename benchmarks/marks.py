@@ -13,12 +13,12 @@ mark alone read blank, with and without the reader's marks detection
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 
 import cv2
 import numpy as np
 
+from digitedge.benchmarks import onoff
 from digitedge.benchmarks.ruled import HEIGHT, PAPER, PEN, WIDTH, write
 from digitedge.edge_runtime.reader import DigitReader, ReaderConfig
 
@@ -176,25 +176,14 @@ def run(n: int, model: str | None = None) -> list[tuple[str, list[int]]]:
     for name, (mark, count) in MARKS.items():
         made = pages(mark, count, n)
         blank = [page([], mark, i) for i in range(n)]
-        counts = [sum(r.read(im).text == t for im, t in made) for r in (on, off)]
-        counts += [sum(r.read(im).text == "" for im in blank) for r in (on, off)]
-        rows.append((name, counts))
+        rows.append((name, onoff.counts(on, off, made, blank)))
     return rows
 
 
 def main(argv: list[str] | None = None) -> int:
     """Print the table of `run` as Markdown."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=100, help="pages per mark")
-    parser.add_argument("--model", default=None, help="a .tflite model (default: bundled)")
-    args = parser.parse_args(argv)
-    n = max(1, args.n)
-    print(f"| mark ({n} pages) | read exactly | without marks detection "
-          "| mark alone read blank | without |")
-    print("| --- | ---: | ---: | ---: | ---: |")
-    for name, counts in run(n, args.model):
-        print(f"| {name} | " + " | ".join(f"{c / n:.0%}" for c in counts) + " |")
-    return 0
+    return onoff.main(argv, __doc__, "mark", "read exactly | without marks detection "
+                      "| mark alone read blank | without", run)
 
 
 if __name__ == "__main__":

@@ -11,12 +11,12 @@ and without the reader's ruling detection (`edge_runtime/ruling.py`).
 
 from __future__ import annotations
 
-import argparse
 from typing import NamedTuple
 
 import cv2
 import numpy as np
 
+from digitedge.benchmarks import onoff
 from digitedge.edge_runtime.reader import DigitReader, ReaderConfig
 
 WIDTH, HEIGHT = 640, 480
@@ -131,25 +131,14 @@ def run(n: int, model: str | None = None) -> list[tuple[str, list[int]]]:
     for name, paper in PAPERS.items():
         made = pages(paper, n)
         blank = [page([], paper, i) for i in range(n)]
-        counts = [sum(r.read(im).text == t for im, t in made) for r in (on, off)]
-        counts += [sum(r.read(im).text == "" for im in blank) for r in (on, off)]
-        rows.append((name, counts))
+        rows.append((name, onoff.counts(on, off, made, blank)))
     return rows
 
 
 def main(argv: list[str] | None = None) -> int:
     """Print the table of `run` as Markdown."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=100, help="pages per paper")
-    parser.add_argument("--model", default=None, help="a .tflite model (default: bundled)")
-    args = parser.parse_args(argv)
-    n = max(1, args.n)
-    print(f"| paper ({n} pages) | 4 digits read exactly | without ruling detection "
-          "| blank read blank | without |")
-    print("| --- | ---: | ---: | ---: | ---: |")
-    for name, counts in run(n, args.model):
-        print(f"| {name} | " + " | ".join(f"{c / n:.0%}" for c in counts) + " |")
-    return 0
+    return onoff.main(argv, __doc__, "paper", "4 digits read exactly | without ruling detection "
+                      "| blank read blank | without", run)
 
 
 if __name__ == "__main__":
