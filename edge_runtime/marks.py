@@ -35,6 +35,20 @@ SPAN_RUN = 0.4  # of a blob's width: the shortest run searched for a line
 FORM_WRITING = 0.2  # of the frame's shorter side: the tallest writing on a form's line
 
 
+def _middles(ys: np.ndarray, xs: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The columns that hold pixels (`ys`, `xs`) in an image `width` wide, and the mean row
+    of each: the path a line's fit runs along."""
+    count = np.bincount(xs, minlength=width)
+    cols = np.flatnonzero(count)
+    return cols, np.bincount(xs, ys, minlength=width)[cols] / count[cols]
+
+
+def _least(h: int) -> float:
+    """The shortest line in a blob `h` px tall: LONGER times the writing it touches, which
+    is at least h - thick tall with thick at most MAX_THICK of it."""
+    return max(MIN_LENGTH, LONGER * h / (1 + MAX_THICK))
+
+
 def _line_pixels(sub: np.ndarray, piece: np.ndarray, least: float = MIN_LENGTH
                  ) -> tuple[np.ndarray, float, float, float] | None:
     """The pixels of `sub` (uint8 0/1) along the straight line fitted through `piece`
@@ -47,9 +61,7 @@ def _line_pixels(sub: np.ndarray, piece: np.ndarray, least: float = MIN_LENGTH
         return None
     # the band also holds the feet of digits standing on the line: fitted robustly through
     # each column's middle, then again through the pixels near that fit
-    count = np.bincount(xs, minlength=piece.shape[1])
-    cols = np.flatnonzero(count)
-    mid = np.bincount(xs, ys, minlength=piece.shape[1])[cols] / count[cols]
+    cols, mid = _middles(ys, xs, piece.shape[1])
     vx, vy, px, py = cv2.fitLine(np.column_stack([cols, mid]).astype(np.float32),
                                  cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
     if abs(vx) < 1e-6:
@@ -76,9 +88,7 @@ def _line_pixels(sub: np.ndarray, piece: np.ndarray, least: float = MIN_LENGTH
     # and straight for its length: a ruler's or a hand's line wavers little, a path along
     # the strokes of touching digits (a 2's base run into a 5's bowl) bends
     ys, xs = sy[on], sx[on]
-    count = np.bincount(xs, minlength=sub.shape[1])
-    cols = np.flatnonzero(count)
-    mid = np.bincount(xs, ys, minlength=sub.shape[1])[cols] / count[cols]
+    cols, mid = _middles(ys, xs, sub.shape[1])
     bend = np.percentile(np.abs(mid - (slope * cols + offset)), 90)
     if bend > max(1.0, BEND * (cols[-1] - cols[0] + 1)):
         return None
@@ -154,10 +164,8 @@ def _component(sub: np.ndarray, tallest: float = np.inf) -> np.ndarray:
     m, pieces, runs, _ = cv2.connectedComponentsWithStats(long, connectivity=8)
     under: list[tuple[np.ndarray, int, int]] = []
     over: list[tuple[np.ndarray, int, int]] = []
-    # a line is LONGER times as long as the writing is tall, and the writing is at least
-    # h - thick tall with thick at most MAX_THICK of it: shorter pieces are never lines
-    least = LONGER * h / (1 + MAX_THICK)
-    for j in np.flatnonzero(runs[:, 2] >= max(MIN_LENGTH, least)):
+    least = _least(h)  # shorter pieces are never lines
+    for j in np.flatnonzero(runs[:, 2] >= least):
         if j == 0:
             continue
         fitted = _line_pixels(sub, (pieces == j) & (sub > 0), least)
@@ -184,9 +192,9 @@ def _component(sub: np.ndarray, tallest: float = np.inf) -> np.ndarray:
         # which side the writing is on: all above (an underline) or all below (a box's
         # top). Writing on both sides is a stroke through the digits: the bars of touching
         # 5s and 7s, a 4's bar run into its neighbour
-        x, y, w, ph = (pstats[touching, c] for c in range(4))
+        px, py, pw, ph = (pstats[touching, c] for c in range(4))
         big = ph >= 0.3 * tall
-        below = (y + ph / 2 > slope * (x + w / 2) + offset)[big]
+        below = (py + ph / 2 > slope * (px + pw / 2) + offset)[big]
         side = under if not below.any() else over if below.all() else None
         if side is None:
             continue
@@ -303,7 +311,7 @@ def _marks_of(labels: np.ndarray, stats: np.ndarray, ids: np.ndarray,
             found = np.zeros(sub.shape, bool)
             # a second pass finds the line that the first one left on the writing (the
             # upper line of a double underline, when the lower one was fitted first)
-            for _ in range(2 if w >= max(MIN_LENGTH, LONGER * h / (1 + MAX_THICK)) else 0):
+            for _ in range(2 if w >= _least(h) else 0):
                 more = _component((sub & ~found).astype(np.uint8), tallest)
                 if not more.any():
                     break
