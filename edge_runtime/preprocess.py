@@ -61,6 +61,36 @@ def limit_size(gray: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
     return cv2.resize(gray, size, interpolation=cv2.INTER_AREA), scale
 
 
+def fine_detail(gray: np.ndarray) -> float:
+    """How much detail `gray` has at its own pixel scale, against the same at half the size.
+
+    Mean absolute difference from a 1 px Gaussian blur, at full and at half size: about 1 or
+    more for a sharp frame (edges and sensor noise are a pixel wide at any size), about 0.6
+    or less for a frame upscaled from half its size or focused that softly (its pixels are
+    interpolations of their neighbours). Such a frame holds no more than its half-size copy.
+    """
+    def detail(image: np.ndarray) -> float:
+        image = image.astype(np.float32)
+        return float(np.mean(np.abs(image - cv2.GaussianBlur(image, (0, 0), 1.0))))
+
+    h, w = gray.shape[:2]
+    half = cv2.resize(gray, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+    return detail(gray) / max(detail(half), 1e-6)
+
+
+def working_image(gray: np.ndarray, max_side: int, soft_side: int, soft_detail: float
+                  ) -> tuple[np.ndarray, float]:
+    """`limit_size` to `max_side`, then down to `soft_side` when the frame is soft (its
+    `fine_detail` under `soft_detail`): the reader's noise filter and size rules hold at the
+    scale of a frame's real detail, and a soft 1280 px frame read as it is loses digits to
+    its grown-up noise and blur (the scales benchmark). 0 turns the second step off."""
+    work, scale = limit_size(gray, max_side)
+    if soft_side <= 0 or max(work.shape[:2]) <= soft_side or fine_detail(work) >= soft_detail:
+        return work, scale
+    smaller, extra = limit_size(work, soft_side)
+    return smaller, scale * extra
+
+
 def denoise(gray: np.ndarray, ksize: int = 3) -> np.ndarray:
     """Median filter: removes sensor speckle and salt-and-pepper noise but keeps stroke edges."""
     if ksize <= 1:

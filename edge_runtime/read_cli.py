@@ -20,6 +20,8 @@ from digitedge.edge_runtime.imageio import DEFAULT_MAX_PIXELS
 from digitedge.edge_runtime.manifest import MIN_CONFIDENCE
 from digitedge.errors import DigitEdgeError
 
+MIN_WORK_SIDE = 64  # a smaller working frame cannot hold a readable digit
+
 
 def confidence_arg(text: str) -> float:
     """argparse type of --min-confidence (read and live): a probability from 0 to 1."""
@@ -49,6 +51,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="interpreter backend (default: the first one installed)")
     parser.add_argument("--threads", type=int, default=None,
                         help="interpreter threads (default: the backend's choice)")
+    parser.add_argument("--work-side", type=int, default=None, metavar="PX",
+                        help="shrink images whose longer side exceeds this before reading "
+                        "(default: ReaderConfig.max_side, 1280); 640 reads soft or upscaled "
+                        "high-resolution frames better, sharp ones worse (see README)")
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                         help="refuse images with more pixels than this")
 
@@ -85,14 +91,17 @@ def run(args: argparse.Namespace) -> int:
     # imported here so `digitedge --help` stays fast
     from digitedge.edge_runtime.annotate import crops_mosaic, draw_reading
     from digitedge.edge_runtime.imageio import load_image
-    from digitedge.edge_runtime.reader import DigitReader
+    from digitedge.edge_runtime.reader import DigitReader, ReaderConfig
 
     _check_writable(args.annotate, "--annotate")
     _check_writable(args.debug_crops, "--debug-crops")
     if args.threads is not None and args.threads < 1:
         raise DigitEdgeError("--threads must be at least 1")
+    if args.work_side is not None and args.work_side < MIN_WORK_SIDE:
+        raise DigitEdgeError(f"--work-side must be at least {MIN_WORK_SIDE} pixels")
+    config = ReaderConfig() if args.work_side is None else ReaderConfig(max_side=args.work_side)
     reader = DigitReader(args.model, args.min_confidence, backend=args.backend,
-                         threads=args.threads)
+                         threads=args.threads, config=config)
     several = len(args.images) > 1
     used: set[Path] = set()
     used_crops: set[Path] = set()

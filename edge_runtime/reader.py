@@ -22,7 +22,7 @@ from digitedge.edge_runtime.cores import core_mask
 from digitedge.edge_runtime.manifest import MIN_CONFIDENCE
 from digitedge.edge_runtime.mnistify import MNIST_SIZE, MNIST_STROKE, mnistify_batch
 from digitedge.edge_runtime.model import TFLiteModel
-from digitedge.edge_runtime.preprocess import InkImage, binarize, limit_size, to_gray
+from digitedge.edge_runtime.preprocess import InkImage, binarize, to_gray, working_image
 from digitedge.edge_runtime.recut import Entry, SeamGroup, recut, seam_groups
 from digitedge.edge_runtime.segment import (
     Segmentation,
@@ -39,6 +39,11 @@ class ReaderConfig(NamedTuple):
 
     max_side: int = 1280
     """Longer side of the working image in pixels; larger inputs are shrunk first (speed)."""
+    soft_side: int = 640
+    """A working image larger than this that is soft (upscaled or softly focused: its detail
+    at full size under `soft_detail` of that at half size, `preprocess.fine_detail`) is
+    shrunk to it; 0 never does."""
+    soft_detail: float = 0.7
     median_size: int = 3
     """Median-filter size used to remove sensor noise before thresholding (1 disables)."""
     background_frac: float = 0.12
@@ -239,7 +244,7 @@ class DigitReader:
         gray = to_gray(np.asarray(image))
         if gray.dtype != np.uint8:
             raise ValueError(f"expected a uint8 image, got {gray.dtype}")
-        work, scale = limit_size(gray, cfg.max_side)
+        work, scale = working_image(gray, cfg.max_side, cfg.soft_side, cfg.soft_detail)
         ink, seg = self._find(work, dark_ink)
         if not seg.blobs and ink.polarity_margin < cfg.polarity_margin:
             # nothing found and the polarity vote was close (a bright sheet on a dark table

@@ -9,11 +9,13 @@ import pytest
 from digitedge.edge_runtime.preprocess import (
     binarize,
     close_strokes,
+    fine_detail,
     hysteresis,
     limit_size,
     local_floor,
     surround,
     to_gray,
+    working_image,
 )
 from digitedge.edge_runtime.rims import edge_strips
 
@@ -186,3 +188,34 @@ def test_dashes_along_a_step_are_edges_but_short_strokes_are_not(dark_ink: bool)
     assert not edges[:, 100:].any()
     # only the side test catches them: each dash is too short for the long-strip test
     assert not edge_strips(mask, gray, dark_ink, min_side_step=1.0).any()
+
+
+def _page(size: tuple[int, int], seed: int = 0) -> np.ndarray:
+    """A noisy sheet with pen strokes, sharp at its own pixel scale."""
+    rng = np.random.default_rng(seed)
+    page = np.full(size, 200, np.uint8)
+    for _ in range(12):
+        x, y = int(rng.integers(20, size[1] - 60)), int(rng.integers(20, size[0] - 60))
+        cv2.line(page, (x, y), (x + 40, y + 50), 40, 4)
+    noise = rng.normal(0, 6, size)
+    return np.clip(page + noise, 0, 255).astype(np.uint8)
+
+
+def test_fine_detail_tells_a_sharp_frame_from_an_upscaled_one() -> None:
+    sharp = _page((960, 1280))
+    soft = cv2.resize(_page((480, 640)), (1280, 960), interpolation=cv2.INTER_CUBIC)
+    assert fine_detail(sharp) > 0.9
+    assert fine_detail(soft) < 0.65
+
+
+def test_a_soft_frame_is_worked_at_the_soft_side_and_a_sharp_one_is_not() -> None:
+    soft = cv2.resize(_page((480, 640)), (1920, 1440), interpolation=cv2.INTER_CUBIC)
+    work, scale = working_image(soft, 1280, 640, 0.7)
+    assert work.shape == (480, 640) and scale == pytest.approx(1 / 3)
+    work, scale = working_image(soft, 1280, 0, 0.7)  # the soft step turned off
+    assert work.shape == (960, 1280) and scale == pytest.approx(2 / 3)
+    sharp = _page((960, 1280))
+    work, scale = working_image(sharp, 1280, 640, 0.7)
+    assert work.shape == (960, 1280) and scale == 1.0
+    small = _page((480, 640))
+    assert working_image(small, 1280, 640, 0.7)[0] is small  # nothing to shrink

@@ -145,3 +145,40 @@ def test_copied_image_with_odd_name_still_reads(tmp_path: Path,
     assert main(["read", str(odd)]) == 0
     assert capsys.readouterr().out.strip() == "4071"
     assert np.array_equal(cv2.imread(str(odd)), cv2.imread(str(NUMBER)))
+
+
+def test_work_side_reads_a_soft_large_frame_and_keeps_input_coordinates(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    image = cv2.imread(str(NUMBER))
+    big = cv2.resize(image, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
+    path = tmp_path / "big.png"
+    cv2.imwrite(str(path), big)
+    assert main(["read", str(NUMBER), "--json"]) == 0
+    small = json.loads(capsys.readouterr().out)
+    assert main(["read", str(path), "--json", "--work-side", "320"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["text"] == "4071"
+    # boxes come back in the input's pixels: about three times those of the original
+    for a, b in zip(small["digits"], record["digits"], strict=True):
+        assert abs(b["box"][0] - 3 * a["box"][0]) <= 12
+        assert abs(b["box"][3] - 3 * a["box"][3]) <= 12
+
+
+
+def test_work_side_sets_the_working_size(monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from digitedge.edge_runtime import preprocess, reader
+
+    sides: list[int] = []
+    real = preprocess.limit_size
+    monkeypatch.setattr(preprocess, "limit_size",
+                        lambda gray, side: sides.append(side) or real(gray, side))
+    assert main(["read", str(NUMBER), "--work-side", "640"]) == 0
+    assert main(["read", str(NUMBER)]) == 0
+    assert capsys.readouterr().out == "4071\n4071\n"
+    assert 640 in sides and reader.ReaderConfig().max_side in sides
+
+
+def test_too_small_work_side_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["read", str(NUMBER), "--work-side", "10"]) != 0
+    assert "--work-side" in one_error_line(capsys.readouterr().err)
