@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import cv2
 
@@ -22,6 +23,9 @@ from digitedge.benchmarks.scene_score import score_readings
 from digitedge.benchmarks.scenes import iter_scenes
 from digitedge.benchmarks.scenes_cli import load_test_digits
 from digitedge.edge_runtime.reader import DigitReader, ReaderConfig
+
+if TYPE_CHECKING:
+    from digitedge.train.data import MnistData
 
 # (label, upscale factor of the drawn scene (1.0: as drawn), size the scene is drawn at)
 FRAMES = (("640x480 as drawn", 1.0, (640, 480)),
@@ -34,10 +38,10 @@ READERS = (("default (640 when soft)", ReaderConfig()),
            ("640 always", ReaderConfig(max_side=640)))
 
 
-def read_set(reader: DigitReader, n: int, seed: int, factor: float, size: tuple[int, int]
-             ) -> dict:
-    """Score `reader` on `n` wild scenes of `seed` drawn at `size`, upscaled by `factor`."""
-    data = load_test_digits()
+def read_set(reader: DigitReader, data: MnistData, n: int, seed: int, factor: float,
+             size: tuple[int, int]) -> dict:
+    """Score `reader` on `n` wild scenes of `seed` (digits of `data`'s test set) drawn at
+    `size`, upscaled by `factor`."""
     truths, reads = [], []
     for scene in iter_scenes(n, seed, data.x_test, data.y_test, "wild", *size):
         image = scene.image if factor == 1.0 else cv2.resize(
@@ -56,9 +60,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("| frame | working side | exact | per digit | images with a false digit |")
     print("| --- | --- | ---: | ---: | ---: |")
     model = DigitReader().model
+    data = load_test_digits()
     for label, factor, size in FRAMES:
         for name, config in READERS:
-            m = read_set(DigitReader(model, config=config), args.n, args.seed, factor, size)
+            m = read_set(DigitReader(model, config=config), data, args.n, args.seed, factor, size)
             print(f"| {label} | {name} | {m['exact_match']:.1%} | "
                   f"{m['per_digit_accuracy']:.2%} | {m['images_with_false_digits']:.1%} |",
                   flush=True)

@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         raise DigitEdgeError("--threads must be at least 1")
     if args.work_side is not None and args.work_side < MIN_WORK_SIDE:
         raise DigitEdgeError(f"--work-side must be at least {MIN_WORK_SIDE} pixels")
-    config = ReaderConfig() if args.work_side is None else ReaderConfig(max_side=args.work_side)
+    config = None if args.work_side is None else ReaderConfig(max_side=args.work_side)
     reader = DigitReader(args.model, args.min_confidence, backend=args.backend,
                          threads=args.threads, config=config)
     several = len(args.images) > 1

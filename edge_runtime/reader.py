@@ -44,6 +44,8 @@ class ReaderConfig(NamedTuple):
     at full size under `soft_detail` of that at half size, `preprocess.fine_detail`) is
     shrunk to it; 0 never does."""
     soft_detail: float = 0.7
+    """The `fine_detail` under which a frame is soft (upscaled scenes 0.39-0.67, sharp ones
+    mostly 1 or more)."""
     median_size: int = 3
     """Median-filter size used to remove sensor noise before thresholding (1 disables)."""
     background_frac: float = 0.12
@@ -239,12 +241,22 @@ class DigitReader:
 
         `dark_ink` forces the polarity for this call (default: `ReaderConfig.dark_ink`).
         """
-        cfg = self.config
-        dark_ink = cfg.dark_ink if dark_ink is None else dark_ink
         gray = to_gray(np.asarray(image))
+        return self._prepare(gray, *self._working(gray), dark_ink)
+
+    def _working(self, gray: np.ndarray) -> tuple[np.ndarray, float]:
+        """The working image of `gray` and its scale (`preprocess.working_image`), once per
+        frame: both sides of a polarity contest are found in the same one."""
         if gray.dtype != np.uint8:
             raise ValueError(f"expected a uint8 image, got {gray.dtype}")
-        work, scale = working_image(gray, cfg.max_side, cfg.soft_side, cfg.soft_detail)
+        cfg = self.config
+        return working_image(gray, cfg.max_side, cfg.soft_side, cfg.soft_detail)
+
+    def _prepare(self, gray: np.ndarray, work: np.ndarray, scale: float,
+                 dark_ink: bool | None = None) -> PreparedDigits:
+        """`prepare` of the (gray) input `gray`, already brought to its working image."""
+        cfg = self.config
+        dark_ink = cfg.dark_ink if dark_ink is None else dark_ink
         ink, seg = self._find(work, dark_ink)
         if not seg.blobs and ink.polarity_margin < cfg.polarity_margin:
             # nothing found and the polarity vote was close (a bright sheet on a dark table
@@ -477,7 +489,8 @@ class DigitReader:
     def _read_frame(self, gray: np.ndarray) -> tuple[Reading, np.ndarray, np.ndarray]:
         """`read_with_crops` of the (gray) frame as it is, without the close-up margin."""
         t0 = time.perf_counter()
-        prepared = self.prepare(gray)
+        work, scale = self._working(gray)
+        prepared = self._prepare(gray, work, scale)
         t1 = time.perf_counter()
         probs = self._classify_all(prepared)
         t2 = time.perf_counter()
@@ -486,7 +499,7 @@ class DigitReader:
             # a near tie (a bright sheet on a dark table looks like "light ink" as much as
             # the pen looks like dark ink): read the other side too and keep it only if it
             # gives clearly more confident digits (texture read either way gives few)
-            other = self.prepare(gray, not prepared.ink.dark_ink)
+            other = self._prepare(gray, work, scale, not prepared.ink.dark_ink)
             t3 = time.perf_counter()
             other_probs = self._classify_all(other)
             t4 = time.perf_counter()
