@@ -59,6 +59,7 @@ class LiveConfig:
     max_frames: int | None = None  # stop after this many processed frames
     stable_frames: int = 3  # K consecutive identical readings before one is reported
     min_confidence: float = MIN_CONFIDENCE  # digits below this are rejected by the reader
+    work_side: int | None = None  # the reader's first size limit; None = its default
     loop: bool = False  # replay a video file forever
     realtime: bool = False  # play a file at its frame rate, newest-frame-only like a camera
     retry_initial: float = 0.5  # first reconnect delay (s); doubles up to retry_max
@@ -226,9 +227,11 @@ def run_live(cfg: LiveConfig, *, reader: Any = None,
     address = parse_host_port(cfg.serve) if cfg.serve else None
     first = opener()  # a source that cannot be opened at start is an error, not a retry
     if reader is None:
+        from digitedge.edge_runtime.read_cli import reader_config
         from digitedge.edge_runtime.reader import DigitReader
         try:
-            reader = DigitReader(cfg.model, min_confidence=cfg.min_confidence)
+            reader = DigitReader(cfg.model, min_confidence=cfg.min_confidence,
+                                 config=reader_config(cfg.work_side))
         except BaseException:
             first.release()
             raise

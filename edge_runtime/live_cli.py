@@ -53,6 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="consecutive identical readings needed before one is reported")
     parser.add_argument("--min-confidence", type=confidence_arg, default=MIN_CONFIDENCE,
                         help="reject digits the model is less sure of than this")
+    parser.add_argument("--work-side", type=int, default=None, metavar="PX",
+                        help="shrink frames whose longer side exceeds this before reading "
+                        "(default: 1280, and soft frames to 640; as for `read`)")
     parser.add_argument("--loop", action="store_true", help="replay a video file forever")
     parser.add_argument("--realtime", action="store_true",
                         help="play a video file at its frame rate and skip stale frames like "
@@ -69,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
         source=args.source, width=args.width, height=args.height, model=args.model,
         roi=parse_roi(args.roi) if args.roi else None, display=args.display, serve=args.serve,
         json_lines=args.json_lines, record=args.record, max_frames=args.max_frames,
-        stable_frames=args.stable_frames, min_confidence=args.min_confidence, loop=args.loop,
+        stable_frames=args.stable_frames, min_confidence=args.min_confidence,
+        work_side=args.work_side, loop=args.loop,
         realtime=args.realtime, retry_max=max(0.1, args.retry_max))
     summary = run_live(cfg)
     log.info("processed %d frames (%d captured, %d stale dropped), %d readings reported, "

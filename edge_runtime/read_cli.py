@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -19,6 +20,9 @@ from digitedge.atomic import atomic_path
 from digitedge.edge_runtime.imageio import DEFAULT_MAX_PIXELS
 from digitedge.edge_runtime.manifest import MIN_CONFIDENCE
 from digitedge.errors import DigitEdgeError
+
+if TYPE_CHECKING:
+    from digitedge.edge_runtime.reader import ReaderConfig
 
 MIN_WORK_SIDE = 64  # a smaller working frame cannot hold a readable digit
 
@@ -59,6 +63,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="refuse images with more pixels than this")
 
 
+def reader_config(work_side: int | None) -> ReaderConfig | None:
+    """The reader's config for `--work-side` (None keeps the default, soft step included).
+
+    `read` and `live` share it so the flag means the same, and is refused the same, in both.
+    """
+    if work_side is None:
+        return None
+    if work_side < MIN_WORK_SIDE:
+        raise DigitEdgeError(f"--work-side must be at least {MIN_WORK_SIDE} pixels")
+    from digitedge.edge_runtime.reader import ReaderConfig
+
+    return ReaderConfig(max_side=work_side)
+
+
 def output_path(base: Path, image: Path, several: bool, used: set[Path]) -> Path:
     """Where to write an image's annotation: `base` itself, or base-<stem> with several."""
     if not several:
@@ -91,15 +109,13 @@ def run(args: argparse.Namespace) -> int:
     # imported here so `digitedge --help` stays fast
     from digitedge.edge_runtime.annotate import crops_mosaic, draw_reading
     from digitedge.edge_runtime.imageio import load_image
-    from digitedge.edge_runtime.reader import DigitReader, ReaderConfig
+    from digitedge.edge_runtime.reader import DigitReader
 
     _check_writable(args.annotate, "--annotate")
     _check_writable(args.debug_crops, "--debug-crops")
     if args.threads is not None and args.threads < 1:
         raise DigitEdgeError("--threads must be at least 1")
-    if args.work_side is not None and args.work_side < MIN_WORK_SIDE:
-        raise DigitEdgeError(f"--work-side must be at least {MIN_WORK_SIDE} pixels")
-    config = None if args.work_side is None else ReaderConfig(max_side=args.work_side)
+    config = reader_config(args.work_side)
     reader = DigitReader(args.model, args.min_confidence, backend=args.backend,
                          threads=args.threads, config=config)
     several = len(args.images) > 1

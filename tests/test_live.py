@@ -161,6 +161,29 @@ def test_missing_source_and_bad_record_name_are_one_line_errors(
     assert not (tmp_path / "out.gif").exists()
 
 
+def test_work_side_reaches_the_reader_and_a_too_small_one_is_one_line(
+        video: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from digitedge.edge_runtime import reader as reader_module
+
+    configs: list[object] = []
+    real = reader_module.DigitReader.__init__
+
+    def spy(self, *args, **kwargs) -> None:
+        configs.append(kwargs.get("config"))
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(reader_module.DigitReader, "__init__", spy)
+    assert main(["live", "--source", str(video), "--no-display", "--max-frames", "2",
+                 "--work-side", "320"]) == 0
+    assert main(["live", "--source", str(video), "--no-display", "--max-frames", "2"]) == 0
+    assert [getattr(c, "max_side", None) for c in configs] == [320, None]
+    capsys.readouterr()
+    assert main(["live", "--source", str(video), "--no-display", "--work-side", "10"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("digitedge: error: --work-side must be at least") and "\n" not in err
+
+
 def test_display_without_gui_explains_and_suggests_serve(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(live, "gui_available", lambda: False)
