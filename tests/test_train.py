@@ -194,7 +194,8 @@ def test_outlier_exposure_adds_non_digits_with_uniform_targets(sample: MnistData
 @pytest.mark.parametrize(
     ("config", "name"),
     [(TrainConfig(), "mlp_512"), (TrainConfig(hidden=(256, 128)), "mlp_256_128"),
-     (TrainConfig(arch="cnn"), "cnn_32_64_128")],
+     (TrainConfig(arch="cnn"), "cnn_32_64_128"),
+     (TrainConfig(arch="cnn-deep"), "cnn_deep_32_64_128")],
 )
 def test_models_take_raw_pixels_and_give_probabilities(sample: MnistData, config: TrainConfig,
                                                        name: str) -> None:
@@ -216,7 +217,7 @@ def test_mlp_hidden_widths() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+@pytest.mark.parametrize("arch", ["mlp", "cnn", "cnn-deep"])
 def test_models_convert_to_full_integer_tflite(sample: MnistData, arch: str) -> None:
     """Only builtin int8 ops: the converter fails if any layer cannot be fully quantized."""
     from ai_edge_litert.interpreter import Interpreter  # noqa: PLC0415

@@ -8,15 +8,15 @@ from typing import Any
 from digitedge.errors import DigitEdgeError
 from digitedge.train.augment import PRESETS
 
-ARCHS = ("mlp", "cnn")
+ARCHS = ("mlp", "cnn", "cnn-deep")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that decides what a training run produces (with the data file and seed)."""
 
-    arch: str = "mlp"  # "mlp": the classic ANN (dense layers); "cnn": a small conv net
-    hidden: tuple[int, ...] = (512,)  # MLP hidden layer widths, input to output (cnn ignores it)
+    arch: str = "mlp"  # "mlp": the classic ANN; "cnn": a small conv net; "cnn-deep": 2 convs/block
+    hidden: tuple[int, ...] = (512,)  # MLP hidden layer widths, input to output (CNNs ignore it)
     dropout: float = 0.2  # dropout after each hidden dense layer (mlp and cnn); 0 turns it off
     epochs: int = 40  # passes over the training split; the best epoch's weights are kept
     batch_size: int = 256  # digits per gradient step (larger: fewer, cheaper steps per epoch)
@@ -28,7 +28,9 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHS:
-            raise DigitEdgeError(f"unknown architecture {self.arch!r}: choose one of mlp, cnn")
+            raise DigitEdgeError(
+                f"unknown architecture {self.arch!r}: choose one of {', '.join(ARCHS)}"
+            )
         if self.augment not in PRESETS:
             raise DigitEdgeError(
                 f"unknown augmentation {self.augment!r}: choose one of {', '.join(PRESETS)}"
@@ -56,5 +58,6 @@ class TrainConfig:
 ARCH_DEFAULTS: dict[str, dict[str, Any]] = {
     "mlp": {},
     "cnn": {"epochs": 15, "dropout": 0.3},
+    "cnn-deep": {"epochs": 15, "dropout": 0.3},
 }
 

@@ -1,4 +1,4 @@
-"""The two Keras digit classifiers: the classic MLP ("the ANN") and a small CNN.
+"""The Keras digit classifiers: the classic MLP ("the ANN") and a CNN (small or deep).
 
 Both take raw pixels, float32 (N, 28, 28) in 0-255 with a white digit on black, and scale them
 inside the model, so the float and the int8 TFLite model are fed the very same bytes. Both end
@@ -40,35 +40,42 @@ def build_mlp(hidden: tuple[int, ...] = (512,), dropout: float = 0.2) -> keras.M
     return keras.Model(pixels, probs, name=name)
 
 
-def _conv_block(x: keras.KerasTensor, filters: int, name: str) -> keras.KerasTensor:
+def _conv_block(x: keras.KerasTensor, filters: int, name: str, convs: int = 1
+                ) -> keras.KerasTensor:
     # No bias: BatchNormalization's offset replaces it, and the converter folds BN into the
-    # convolution, so the int8 model is one conv + ReLU per block.
-    x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
-    x = layers.ReLU(name=f"{name}_relu")(x)
+    # convolution, so the int8 model is conv + ReLU, `convs` times, then a pool per block.
+    for i in range(1, convs + 1):
+        suffix = "" if convs == 1 else str(i)
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False,
+                          name=f"{name}_conv{suffix}")(x)
+        x = layers.BatchNormalization(name=f"{name}_bn{suffix}")(x)
+        x = layers.ReLU(name=f"{name}_relu{suffix}")(x)
     return layers.MaxPooling2D(2, name=f"{name}_pool")(x)
 
 
-def build_cnn(dropout: float = 0.3) -> keras.Model:
+def build_cnn(dropout: float = 0.3, convs: int = 1) -> keras.Model:
     """Three conv blocks (32, 64, 128 filters; 28 -> 14 -> 7 -> 3 pixels), dense 128, softmax.
 
-    About 8 M multiply-adds per digit: small enough to train on a laptop CPU in minutes and to
-    run on a Raspberry Pi in about a millisecond, large enough for ~99.5% on MNIST.
+    With one convolution a block (`cnn`), about 8 M multiply-adds per digit: small enough to
+    train on a laptop CPU in minutes, ~99.5% on MNIST. With two (`cnn-deep`, the bundled
+    default) each block sees twice as far before it pools: ~99.65% on MNIST and fewer
+    misread camera digits, for about twice the time per digit (still ~0.1 ms on this CPU).
     """
     pixels, x = _inputs()
     x = layers.Reshape((*INPUT_SHAPE, 1), name="add_channel")(x)
     for filters, name in ((32, "block1"), (64, "block2"), (128, "block3")):
-        x = _conv_block(x, filters, name)
+        x = _conv_block(x, filters, name, convs)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(128, activation="relu", name="dense_0")(x)
     if dropout > 0:
         x = layers.Dropout(dropout, name="dropout_0")(x)
     probs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
-    return keras.Model(pixels, probs, name="cnn_32_64_128")
+    prefix = "cnn" if convs == 1 else "cnn_deep"
+    return keras.Model(pixels, probs, name=f"{prefix}_32_64_128")
 
 
 def build_model(config: TrainConfig) -> keras.Model:
     """The (uncompiled) model that `config.arch` names."""
-    if config.arch == "cnn":
-        return build_cnn(config.dropout)
+    if config.arch in ("cnn", "cnn-deep"):
+        return build_cnn(config.dropout, convs=2 if config.arch == "cnn-deep" else 1)
     return build_mlp(config.hidden, config.dropout)
