@@ -164,7 +164,6 @@ def test_work_side_reads_a_soft_large_frame_and_keeps_input_coordinates(
         assert abs(b["box"][3] - 3 * a["box"][3]) <= 12
 
 
-
 def test_work_side_sets_the_working_size(monkeypatch: pytest.MonkeyPatch,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     from digitedge.edge_runtime import preprocess, reader

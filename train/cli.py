@@ -43,17 +43,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True,
                         help="folder for model.keras, train_metrics.json and the plots")
     parser.add_argument("--arch", type=str, choices=ARCHS, default=_DEFAULTS.arch,
-                        help="mlp: the classic dense ANN; cnn: a small conv net")
+                        help="mlp: the classic dense ANN; cnn: a small conv net; "
+                        "cnn-deep: the bundled CNN, two convolutions a block")
     # Per-architecture defaults are applied in config_from_args; SUPPRESS keeps argparse from
     # printing a misleading single default.
     parser.add_argument("--epochs", type=int, default=argparse.SUPPRESS,
                         help=f"training epochs (default: {_DEFAULTS.epochs} for mlp, "
-                        f"{ARCH_DEFAULTS['cnn']['epochs']} for cnn)")
+                        f"{ARCH_DEFAULTS['cnn']['epochs']} for the CNNs)")
     parser.add_argument("--hidden", type=parse_hidden, default=_DEFAULTS.hidden,
                         help="MLP hidden layer widths, e.g. 512 or 256,128")
     parser.add_argument("--dropout", type=float, default=argparse.SUPPRESS,
                         help=f"dropout rate after hidden dense layers (default: "
-                        f"{_DEFAULTS.dropout} for mlp, {ARCH_DEFAULTS['cnn']['dropout']} for cnn)")
+                        f"{_DEFAULTS.dropout} for mlp, "
+                        f"{ARCH_DEFAULTS['cnn']['dropout']} for the CNNs)")
     parser.add_argument("--augment", type=str, choices=tuple(PRESETS),
                         default=_DEFAULTS.augment,
                         help="training augmentation preset; camera adds stroke width, blur and "

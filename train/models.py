@@ -20,6 +20,7 @@ from digitedge.train.config import TrainConfig  # noqa: E402
 
 INPUT_SHAPE = (28, 28)
 NUM_CLASSES = 10
+CNN_CONVS = {"cnn": 1, "cnn-deep": 2}  # convolutions per block of each CNN architecture
 
 
 def _inputs() -> tuple[keras.KerasTensor, keras.KerasTensor]:
@@ -45,7 +46,7 @@ def _conv_block(x: keras.KerasTensor, filters: int, name: str, convs: int = 1
     # No bias: BatchNormalization's offset replaces it, and the converter folds BN into the
     # convolution, so the int8 model is conv + ReLU, `convs` times, then a pool per block.
     for i in range(1, convs + 1):
-        suffix = "" if convs == 1 else str(i)
+        suffix = "" if convs == 1 else str(i)  # one conv keeps the small CNN's layer names
         x = layers.Conv2D(filters, 3, padding="same", use_bias=False,
                           name=f"{name}_conv{suffix}")(x)
         x = layers.BatchNormalization(name=f"{name}_bn{suffix}")(x)
@@ -76,6 +77,6 @@ def build_cnn(dropout: float = 0.3, convs: int = 1) -> keras.Model:
 
 def build_model(config: TrainConfig) -> keras.Model:
     """The (uncompiled) model that `config.arch` names."""
-    if config.arch in ("cnn", "cnn-deep"):
-        return build_cnn(config.dropout, convs=2 if config.arch == "cnn-deep" else 1)
+    if config.arch in CNN_CONVS:
+        return build_cnn(config.dropout, CNN_CONVS[config.arch])
     return build_mlp(config.hidden, config.dropout)
