@@ -27,6 +27,7 @@ from digitedge.edge_runtime.blobs import (
     own_pixels,
     plausible,
     reference_height,
+    sheet_outline,
     size_outliers,
     vertical_dashes,
     vouched,
@@ -191,9 +192,9 @@ def segment(mask: np.ndarray, cfg: SegmentConfig | None = None,
     empty = Segmentation(labels, (), ())
     outside = set() if surround is None else in_surround(labels, blobs, surround)
     # pieces: anything bigger than a speck that is not the page edge or a frame
-    edges = [b for b in blobs if edge_or_frame(b, shape, cfg) or b.parts[0] in outside]
-    pieces = [b for b in blobs if b.area >= 3 and not edge_or_frame(b, shape, cfg)
-              and b.parts[0] not in outside]
+    edges = [b for b in blobs if edge_or_frame(b, shape, cfg) or b.parts[0] in outside
+             or sheet_outline(labels, b, shape)]
+    pieces = [b for b in blobs if b.area >= 3 and b not in edges]
     # digit-sized blobs, counting a run of touching digits (split later) as one
     whole = [b for b in pieces if plausible(b, shape, cfg._replace(max_wide_aspect=6.0))]
     bands = [b for b in whole if page_edge_band(b, shape)]

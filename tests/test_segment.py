@@ -78,6 +78,17 @@ def test_a_ring_round_the_page_does_not_set_the_digit_height() -> None:
     assert len(got) == 1 and got[0][3] < 40
 
 
+def test_the_rim_of_a_sheet_is_no_digit_but_a_close_up_zero_is() -> None:
+    # a bright sheet on a dark table, seen as light ink, is a rectangular ring: all four
+    # corners of its box inked, as no written digit's are
+    mask = blank((480, 640))
+    cv2.rectangle(mask, (120, 80), (560, 400), 255, 6)
+    assert boxes(mask) == []
+    zero = blank((480, 640))
+    cv2.ellipse(zero, (320, 240), (120, 180), 0, 0, 360, 255, 25)
+    assert len(boxes(zero)) == 1
+
+
 def test_pieces_of_a_broken_digit_are_merged() -> None:
     mask = blank()
     # a '5' whose cap came apart from its body
