@@ -374,7 +374,12 @@ def test_a_1_leaning_on_a_digit_is_peeled_off(reader: DigitReader, sample: Mnist
     img = _touching(sample.x_test, (14, other), 8, width=300, left=60)
     truth = f"1{sample.y_test[other]}"
     assert reader.read(img).text == truth
-    assert DigitReader(reader.model, config=ReaderConfig(peel_aspect=0.85)).read(img).text != truth
+    # the seam cutting reads some such pairs too (the 7 with the bundled model): the peel
+    # must read them without it, and nothing else must
+    no_seams = ReaderConfig(seam_below=0.0)
+    assert DigitReader(reader.model, config=no_seams).read(img).text == truth
+    no_peel = no_seams._replace(peel_aspect=0.85)
+    assert DigitReader(reader.model, config=no_peel).read(img).text != truth
     # the thin piece is offered only as a "1": read as anything else, the cut is not taken
     assert OnesAsSevensReader(reader.model).read(img).text != "7" + truth[1]
 
