@@ -192,9 +192,10 @@ def segment(mask: np.ndarray, cfg: SegmentConfig | None = None,
     empty = Segmentation(labels, (), ())
     outside = set() if surround is None else in_surround(labels, blobs, surround)
     # pieces: anything bigger than a speck that is not the page edge or a frame
-    edges = [b for b in blobs if edge_or_frame(b, shape, cfg) or b.parts[0] in outside
-             or sheet_outline(labels, b, shape)]
-    pieces = [b for b in blobs if b.area >= 3 and b not in edges]
+    is_edge = [edge_or_frame(b, shape, cfg) or b.parts[0] in outside
+               or sheet_outline(labels, b, shape) for b in blobs]
+    edges = [b for b, edge in zip(blobs, is_edge, strict=True) if edge]
+    pieces = [b for b, edge in zip(blobs, is_edge, strict=True) if b.area >= 3 and not edge]
     # digit-sized blobs, counting a run of touching digits (split later) as one
     whole = [b for b in pieces if plausible(b, shape, cfg._replace(max_wide_aspect=6.0))]
     bands = [b for b in whole if page_edge_band(b, shape)]
