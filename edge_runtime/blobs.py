@@ -86,7 +86,7 @@ def sheet_outline(labels: np.ndarray, blob: Blob, shape: tuple[int, int],
     the close-up reading's margined frame, where the sheet is smaller, drops it too).
     Written digits do not reach all four corners of their box: none of the 1,000 sample
     digits does, even dilated by 3 px (5 do by 2 px with corner patches of 0.12)."""
-    x, y, w, h = blob.box
+    w, h = blob.box.w, blob.box.h
     if w < min_frac * shape[1] or h < min_frac * shape[0]:
         return False
     own = own_pixels(labels, blob)

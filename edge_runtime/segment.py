@@ -191,7 +191,7 @@ def segment(mask: np.ndarray, cfg: SegmentConfig | None = None,
     components_all = list(blobs)
     empty = Segmentation(labels, (), ())
     outside = set() if surround is None else in_surround(labels, blobs, surround)
-    # pieces: anything bigger than a speck that is not the page edge or a frame
+    # pieces: anything bigger than a speck that is not the page edge, a frame or a sheet's rim
     is_edge = [edge_or_frame(b, shape, cfg) or b.parts[0] in outside
                or sheet_outline(labels, b, shape) for b in blobs]
     edges = [b for b, edge in zip(blobs, is_edge, strict=True) if edge]
