@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from digitedge.atomic import write_text
+from digitedge.edge_runtime.manifest import resolve_model_path
 from digitedge.errors import DigitEdgeError
 
 SetSpec = tuple[str, int, int]  # profile, seed, number of scenes
@@ -149,7 +150,8 @@ def markdown(results: dict[str, dict[str, Any]]) -> str:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m digitedge.benchmarks.scene_sets",
                                 description=__doc__.splitlines()[0])
-    p.add_argument("--model", type=str, default=None, help=".tflite model; none = bundled int8")
+    p.add_argument("--model", type=str, default=None,
+                   help=".tflite file or bundled name (int8, mlp-int8, ...); none = int8")
     p.add_argument("--sets", type=str, default="tune,check",
                    help=f"comma-separated: {', '.join(SETS)} or profile:seed:n")
     p.add_argument("--workers", type=int, default=2, help="sets read at once (processes)")
@@ -170,7 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 old = json.loads(args.compare.read_text())["results"]
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 raise DigitEdgeError(f"cannot read {args.compare}: {exc}") from None
-        if args.model and not Path(args.model).is_file():
+        # checked here, once, before the worker processes start: a file or a bundled name
+        if args.model and not resolve_model_path(args.model).is_file():
             raise DigitEdgeError(f"no model file {args.model}")
         results = read_sets(args.model, specs, max(1, args.workers))
         print(markdown(results))
